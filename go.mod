@@ -1,0 +1,3 @@
+module github.com/duesight/duesight
+
+go 1.26.8
