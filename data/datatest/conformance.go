@@ -671,7 +671,9 @@ func testEarlyBreak(t *testing.T, h Harness) {
 	}
 	// A broken-off stream must not block writers.
 	done := make(chan error, 1)
-	go func() { done <- data.Append(context.Background(), s, Sample(SampleOptions{Seed: 17, Accounts: 2, Prefix: "q"})) }()
+	go func() {
+		done <- data.Append(context.Background(), s, Sample(SampleOptions{Seed: 17, Accounts: 2, Prefix: "q"}))
+	}()
 	select {
 	case err := <-done:
 		if err != nil {
