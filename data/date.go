@@ -15,7 +15,7 @@ type Date int32
 // Date and DateTime types hold.
 const (
 	MinDate Date = 1
-	MaxDate Date = 49674 // 2105-12-31
+	MaxDate Date = 49672 // 2105-12-31
 )
 
 // MinTime and MaxTime bound stored instants (seconds precision, UTC).

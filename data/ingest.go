@@ -495,7 +495,8 @@ func diffAccount(a, b *Account) string {
 
 func diffInvoice(a, b *Invoice) string {
 	return firstDiff("account_id", a.AccountID, b.AccountID, "issue_date", a.IssueDate, b.IssueDate,
-		"due_date", a.DueDate, b.DueDate, "amount", a.Amount, b.Amount, "currency", a.Currency, b.Currency)
+		"due_date", a.DueDate, b.DueDate, "amount", a.Amount, b.Amount, "currency", a.Currency, b.Currency,
+		"delivered_by", a.DeliveredBy, b.DeliveredBy)
 }
 
 func diffPayment(a, b *Payment) string {

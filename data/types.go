@@ -267,6 +267,9 @@ type Invoice struct {
 	DueDate   Date   `json:"due_date"`
 	Amount    int64  `json:"amount"` // minor units, > 0
 	Currency  string `json:"currency"`
+	// DeliveredBy is how the invoice reached the customer (email for
+	// electronic/paperless billing, letter for paper); ChannelUnknown if not known.
+	DeliveredBy Channel `json:"delivered_by,omitempty"`
 }
 
 // Money returns the invoice amount with its currency.

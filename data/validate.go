@@ -156,6 +156,9 @@ func (i Invoice) Validate() []FieldError {
 		errs = append(errs, FieldError{"due_date", fmt.Sprintf("%s is before issue_date %s", i.DueDate, i.IssueDate)})
 	}
 	errs = checkAmount(errs, "amount", i.Amount, false)
+	if i.DeliveredBy != ChannelUnknown && !i.DeliveredBy.Valid() {
+		errs = append(errs, FieldError{"delivered_by", "is not a known channel"})
+	}
 	return checkCurrency(errs, "currency", i.Currency)
 }
 

@@ -66,7 +66,8 @@ func Sample(o SampleOptions) *data.Batch {
 				amount = data.MaxAmount
 			}
 			inv := data.Invoice{ID: fmt.Sprintf("%si%d-%d", o.Prefix, a, i), AccountID: accID, IssueDate: issue,
-				DueDate: issue.AddDays(acc.TermsDays), Amount: amount, Currency: cur}
+				DueDate: issue.AddDays(acc.TermsDays), Amount: amount, Currency: cur,
+				DeliveredBy: []data.Channel{data.ChannelUnknown, data.Email, data.Letter}[r.IntN(3)]}
 			if a == 1 && i == 1 {
 				inv.IssueDate, inv.DueDate = data.MaxDate.AddDays(-10), data.MaxDate
 			}
