@@ -28,7 +28,7 @@ func TestDateRoundTrip(t *testing.T) {
 		{"2000-02-29", time.Tuesday},
 		{"2024-12-31", time.Tuesday},
 		{"1969-12-31", time.Wednesday}, // before the epoch: negative day numbers still work
-		{"2105-12-31", time.Thursday}, // weekdays checked with Python datetime
+		{"2105-12-31", time.Thursday},  // weekdays checked with Python datetime
 	}
 	for _, tc := range tests {
 		d, err := data.ParseDate(tc.in)
