@@ -1,0 +1,319 @@
+package gbdt
+
+import (
+	"math"
+	"slices"
+)
+
+// histPair is a sibling pair whose smaller child's histogram is built from
+// rows and whose larger child's buffer still holds the parent's histogram.
+type histPair struct{ small, large int32 }
+
+// histTask accumulates rows[lo:hi] of one node into buf.
+type histTask struct {
+	node   int32
+	lo, hi int32
+	buf    []gradPair
+}
+
+// blockLayout returns the number and size of the row blocks of a node with
+// n rows. It depends on n only (see minBlockRows).
+func blockLayout(n int) (blocks, size int) {
+	size = max(minBlockRows, (n+maxBlocks-1)/maxBlocks)
+	return (n + size - 1) / size, size
+}
+
+// binChunk is the number of histogram slots one reduction task handles.
+const binChunk = 2048
+
+// buildHists fills the histograms of the given nodes (their hist buffers
+// must be allocated) from their rows. Each node's rows are cut into fixed
+// blocks (blockLayout); block 0 accumulates into the node's buffer, the
+// others into partial buffers that are then added in block order.
+func (g *grower) buildHists(ids []int32) {
+	if len(ids) == 0 {
+		return
+	}
+	var tasks []histTask
+	type reduction struct {
+		first int // index of the node's first task
+		count int // its number of blocks
+	}
+	var reds []reduction
+	for _, id := range ids {
+		nd := &g.nodes[id]
+		n := int(nd.end - nd.begin)
+		nb, size := blockLayout(n)
+		first := len(tasks)
+		for b := range nb {
+			lo := int(nd.begin) + b*size
+			hi := min(lo+size, int(nd.end))
+			buf := nd.hist
+			if b > 0 {
+				buf = g.getHist()
+			}
+			tasks = append(tasks, histTask{node: id, lo: int32(lo), hi: int32(hi), buf: buf})
+		}
+		if nb > 1 {
+			reds = append(reds, reduction{first: first, count: nb})
+		}
+	}
+	bm, bins, nf, gp, rows := g.bm, g.bins, g.nf, g.gpair, g.rows
+	parallelFor(g.workers, len(tasks), func(i int) {
+		t := &tasks[i]
+		clear(t.buf)
+		accumulate(t.buf, bins, nf, bm.off[:nf], rows[t.lo:t.hi], gp)
+	})
+	if len(reds) == 0 {
+		return
+	}
+	total := bm.totalBins()
+	chunks := (total + binChunk - 1) / binChunk
+	parallelFor(g.workers, len(reds)*chunks, func(i int) {
+		r := &reds[i/chunks]
+		lo := (i % chunks) * binChunk
+		hi := min(lo+binChunk, total)
+		dst := tasks[r.first].buf[lo:hi]
+		for b := 1; b < r.count; b++ {
+			src := tasks[r.first+b].buf[lo:hi]
+			for k := range dst {
+				dst[k].g += src[k].g
+				dst[k].h += src[k].h
+			}
+		}
+	})
+	for _, r := range reds {
+		for b := 1; b < r.count; b++ {
+			g.putHist(tasks[r.first+b].buf)
+		}
+	}
+}
+
+// accumulate adds the gradient pair of every row in rows to the histogram
+// slot off[f]+bin of each feature f.
+func accumulate(hist []gradPair, bins []uint8, nf int, off []int32, rows []int32, gp []gradPair) {
+	off = off[:nf]
+	for _, r := range rows {
+		p := gp[r]
+		rb := bins[int(r)*nf : int(r)*nf+nf]
+		for f, o := range off {
+			h := &hist[int(o)+int(rb[f])]
+			h.g += p.g
+			h.h += p.h
+		}
+	}
+}
+
+// subtract turns each pair's large buffer (holding the parent histogram)
+// into parent − small.
+func (g *grower) subtract(pairs []histPair) {
+	if len(pairs) == 0 {
+		return
+	}
+	total := g.bm.totalBins()
+	chunks := (total + binChunk - 1) / binChunk
+	parallelFor(g.workers, len(pairs)*chunks, func(i int) {
+		pr := pairs[i/chunks]
+		lo := (i % chunks) * binChunk
+		hi := min(lo+binChunk, total)
+		dst := g.nodes[pr.large].hist[lo:hi]
+		src := g.nodes[pr.small].hist[lo:hi]
+		for k := range dst {
+			dst[k].g -= src[k].g
+			dst[k].h -= src[k].h
+		}
+	})
+}
+
+// sumRows returns the gradient sum over rows, in row order.
+func (g *grower) sumRows(rows []int32) gradPair {
+	var s gradPair
+	for _, r := range rows {
+		s.g += g.gpair[r].g
+		s.h += g.gpair[r].h
+	}
+	return s
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// partition reorders the rows of node id stably into its left child's rows
+// followed by its right child's, and records the children's ranges.
+func (g *grower) partition(id int32) {
+	nd := &g.nodes[id]
+	s := &nd.split
+	begin, end := nd.begin, nd.end
+	rows := g.rows[begin:end]
+	scratch := g.scratch[begin:end]
+	f, nf, bin := int(s.feat), g.nf, int(s.bin)
+	miss := g.bm.missCode(f)
+	defLeft := b2i(s.defLeft)
+	bins := g.bins
+	nl, nr := 0, 0
+	for _, r := range rows {
+		b := int(bins[int(r)*nf+f])
+		left := b2i(b <= bin) | (b2i(b == miss) & defLeft)
+		rows[nl] = r
+		scratch[nr] = r
+		nl += left
+		nr += 1 - left
+	}
+	copy(rows[nl:], scratch[:nr])
+	l, r := &g.nodes[nd.left], &g.nodes[nd.left+1]
+	l.begin, l.end = begin, begin+int32(nl)
+	r.begin, r.end = begin+int32(nl), end
+}
+
+// evaluate finds the best split of each node. Tasks scan evalChunk
+// features of one node; per-node results are combined in feature order with
+// a strict comparison, so ties go to the lowest feature index and the
+// lowest bin, independent of scheduling.
+func (g *grower) evaluate(ids []int32) {
+	if len(ids) == 0 {
+		return
+	}
+	type evalTask struct {
+		node  int32
+		feats []int32
+		best  split
+	}
+	var tasks []evalTask
+	for _, id := range ids {
+		feats := g.nodes[id].feats
+		for lo := 0; lo < len(feats); lo += evalChunk {
+			tasks = append(tasks, evalTask{node: id, feats: feats[lo:min(lo+evalChunk, len(feats))]})
+		}
+	}
+	parallelFor(g.workers, len(tasks), func(i int) {
+		t := &tasks[i]
+		nd := &g.nodes[t.node]
+		t.best = split{lossChg: math.Inf(-1)}
+		for _, f := range t.feats {
+			g.evalFeature(nd, int(f), &t.best)
+		}
+	})
+	for i := 0; i < len(tasks); {
+		id := tasks[i].node
+		best := split{lossChg: math.Inf(-1)}
+		for ; i < len(tasks) && tasks[i].node == id; i++ {
+			if tasks[i].best.lossChg > best.lossChg {
+				best = tasks[i].best
+			}
+		}
+		nd := &g.nodes[id]
+		if !math.IsInf(best.lossChg, -1) {
+			best.lossChg -= g.nodeGain(nd.sum, nd.lower, nd.upper)
+		}
+		nd.split = best
+	}
+}
+
+// evalFeature scans the bins of feature f in node nd and updates best (whose
+// lossChg field holds, during the scan, the children's total gain).
+func (g *grower) evalFeature(nd *tnode, f int, best *split) {
+	o, nb := int(g.bm.off[f]), g.bm.nbins[f]
+	h := nd.hist[o : o+nb+1]
+	miss := h[nb]
+	last := nb - 1
+	for last >= 0 && h[last].h <= 0 {
+		last--
+	}
+	if last < 0 {
+		return // only missing values here
+	}
+	hasMiss := miss.h > 0
+	kmax := last - 1
+	if hasMiss {
+		kmax = last
+	}
+	P := nd.sum
+	lambda, alpha, mcw := g.p.Lambda, g.p.Alpha, g.p.MinChildWeight
+	var c int8
+	if g.constrained {
+		c = g.mono[f]
+	}
+	childGain := func(L, R gradPair) float64 {
+		if !g.constrained {
+			tl, tr := thresholdL1(L.g, alpha), thresholdL1(R.g, alpha)
+			return tl*tl/(L.h+lambda) + tr*tr/(R.h+lambda)
+		}
+		wl := g.weightOf(L, nd.lower, nd.upper)
+		wr := g.weightOf(R, nd.lower, nd.upper)
+		if (c > 0 && wl > wr) || (c < 0 && wl < wr) {
+			return math.Inf(-1)
+		}
+		return g.gainGivenWeight(L, wl) + g.gainGivenWeight(R, wr)
+	}
+	consider := func(L, R gradPair, k int, defLeft bool) {
+		if !(L.h >= mcw && R.h >= mcw && L.h > 0 && R.h > 0) {
+			return
+		}
+		if gain := childGain(L, R); gain > best.lossChg {
+			*best = split{lossChg: gain, feat: int32(f), bin: int32(k), defLeft: defLeft, left: L, right: R}
+		}
+	}
+	fast := !g.constrained && alpha == 0
+	var L gradPair
+	for k := 0; k <= kmax; k++ {
+		L.g += h[k].g
+		L.h += h[k].h
+		if h[k].h <= 0 {
+			continue // empty bin: same partition as the previous threshold
+		}
+		R := gradPair{P.g - L.g, P.h - L.h}
+		if fast {
+			if L.h >= mcw && R.h >= mcw && L.h > 0 && R.h > 0 {
+				gain := L.g*L.g/(L.h+lambda) + R.g*R.g/(R.h+lambda)
+				if gain > best.lossChg {
+					*best = split{lossChg: gain, feat: int32(f), bin: int32(k), defLeft: !hasMiss && L.h >= R.h, left: L, right: R}
+				}
+			}
+		} else {
+			consider(L, R, k, !hasMiss && L.h >= R.h)
+		}
+		if hasMiss && k < last {
+			L2 := gradPair{L.g + miss.g, L.h + miss.h}
+			R2 := gradPair{P.g - L2.g, P.h - L2.h}
+			consider(L2, R2, k, true)
+		}
+	}
+}
+
+// sampleTreeFeatures draws the features of the current tree
+// (colsample_bytree): max(1, round(rate·F)) of them, sorted.
+func (g *grower) sampleTreeFeatures() {
+	if g.p.ColsampleByTree >= 1 {
+		g.treeFeats = g.allFeats
+		return
+	}
+	g.treeFeats = sampleSubset(g.rng, g.allFeats, g.p.ColsampleByTree)
+}
+
+// sampleNodeFeatures draws a node's features from the tree's
+// (colsample_bynode). Called in node-creation order, so the draws are
+// reproducible.
+func (g *grower) sampleNodeFeatures() []int32 {
+	if g.p.ColsampleByNode >= 1 {
+		return g.treeFeats
+	}
+	return sampleSubset(g.rng, g.treeFeats, g.p.ColsampleByNode)
+}
+
+// sampleSubset returns max(1, round(rate·len(from))) elements of from
+// chosen uniformly without replacement, in ascending order.
+func sampleSubset(rng interface{ IntN(int) int }, from []int32, rate float64) []int32 {
+	k := max(1, int(math.Round(rate*float64(len(from)))))
+	out := slices.Clone(from)
+	for i := 0; i < k; i++ {
+		j := i + rng.IntN(len(out)-i)
+		out[i], out[j] = out[j], out[i]
+	}
+	out = out[:k]
+	slices.Sort(out)
+	return out
+}

@@ -1,0 +1,308 @@
+package gbdt
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"time"
+)
+
+// binRowBlock is the number of rows binned per task (a block's output,
+// binRowBlock×F bytes, stays in cache while columns are scanned).
+const binRowBlock = 2048
+
+// buildBins computes every feature's cuts (one task per feature) and the
+// row-major n×F matrix of bin codes (one task per row block).
+func buildBins(d *Dataset, maxBin, workers int) (*binMapper, []uint8) {
+	F, n := d.NumFeatures(), d.NumRows()
+	bm := &binMapper{
+		cuts:       make([][]float64, F),
+		nbins:      make([]int, F),
+		hasMissing: make([]bool, F),
+		off:        make([]int32, F+1),
+	}
+	parallelFor(workers, F, func(j int) {
+		cuts, miss := featureCuts(d.X[j], d.Weight, maxBin)
+		bm.cuts[j], bm.hasMissing[j] = cuts, miss
+		bm.nbins[j] = len(cuts)
+	})
+	for j := range F {
+		bm.off[j+1] = bm.off[j] + int32(bm.nbins[j]) + 1
+	}
+	bins := make([]uint8, n*F)
+	blocks := (n + binRowBlock - 1) / binRowBlock
+	parallelFor(workers, blocks, func(b int) {
+		lo, hi := b*binRowBlock, min((b+1)*binRowBlock, n)
+		for j := range F {
+			col, cuts := d.X[j], bm.cuts[j]
+			miss := uint8(bm.nbins[j]) // only stored when the feature has missing values (≤ 255 bins)
+			for i := lo; i < hi; i++ {
+				v := col[i]
+				code := miss
+				if v == v {
+					code = uint8(upperBound(cuts, v))
+				}
+				bins[i*F+j] = code
+			}
+		}
+	})
+	return bm, bins
+}
+
+// Train fits an ensemble on train, monitoring valid (may be nil) after
+// every round. It stops early when ctx is cancelled, returning ctx's error.
+func Train(ctx context.Context, train Dataset, valid *Dataset, p Params) (*Ensemble, error) {
+	start := time.Now()
+	log := p.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	F := train.NumFeatures()
+	if err := p.Validate(F); err != nil {
+		return nil, err
+	}
+	if err := train.validate("train", &p); err != nil {
+		return nil, err
+	}
+	if valid != nil {
+		if err := valid.validate("valid", &p); err != nil {
+			return nil, err
+		}
+		if valid.NumFeatures() != F {
+			return nil, fmt.Errorf("gbdt: valid set has %d features, train set has %d", valid.NumFeatures(), F)
+		}
+	}
+	if p.EarlyStoppingRounds > 0 && valid == nil {
+		return nil, fmt.Errorf("gbdt: early_stopping_rounds=%d needs a validation set", p.EarlyStoppingRounds)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("gbdt: train: %w", err)
+	}
+	workers := threads(p.NThread)
+	n, K := train.NumRows(), p.numOutputs()
+
+	w := make([]float64, n)
+	for i := range w {
+		w[i] = train.weight(i)
+		if p.Objective == BinaryLogistic && train.Y[i] == 1 {
+			w[i] *= p.ScalePosWeight
+		}
+	}
+	base, err := baseMargins(&p, train.Y, w)
+	if err != nil {
+		return nil, err
+	}
+	bm, bins := buildBins(&train, p.MaxBin, workers)
+	log.Debug("gbdt: binned training data", "rows", n, "features", F, "histogram_bins", bm.totalBins(), "elapsed", time.Since(start))
+
+	e := &Ensemble{
+		objective:     p.Objective,
+		numFeature:    F,
+		featureNames:  slices.Clone(train.FeatureNames),
+		base:          base,
+		metric:        p.metric(),
+		bestIteration: -1,
+	}
+	if p.Objective == MultiSoftprob {
+		e.numClass = p.NumClass
+	}
+
+	margin := make([]float64, n*K)
+	for i := range n {
+		copy(margin[i*K:(i+1)*K], base)
+	}
+	var vmargin, vrows []float64 // validation margins (nv×K) and rows (nv×F, row-major)
+	if valid != nil {
+		nv := valid.NumRows()
+		vmargin = make([]float64, nv*K)
+		vrows = make([]float64, nv*F)
+		for i := range nv {
+			copy(vmargin[i*K:(i+1)*K], base)
+		}
+		for j, col := range valid.X {
+			for i, v := range col {
+				vrows[i*F+j] = v
+			}
+		}
+	}
+
+	gr := newGrower(&p, bm, bins, n)
+	grads := make([]gradPair, n*K)
+	sampled := make([]int32, 0, n)
+	inSample := make([]bool, n)
+	gradBlocks := (n + binRowBlock - 1) / binRowBlock
+	probs := make([][]float64, gradBlocks)
+	for b := range probs {
+		probs[b] = make([]float64, K)
+	}
+	best, bestRound, sinceBest := math.NaN(), -1, 0
+	higher := e.metric.higherIsBetter()
+
+	for round := range p.NumRounds {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("gbdt: train: stopped after %d of %d rounds: %w", round, p.NumRounds, err)
+		}
+		parallelFor(workers, gradBlocks, func(b int) {
+			lo, hi := b*binRowBlock, min((b+1)*binRowBlock, n)
+			computeGradients(p.Objective, K, train.Y, w, margin, grads, lo, hi, probs[b])
+		})
+		rng := rand.New(rand.NewPCG(p.Seed, uint64(round)))
+		sampled = sampled[:0]
+		for i := range n {
+			keep := p.Subsample >= 1 || rng.Float64() < p.Subsample
+			inSample[i] = keep
+			if keep {
+				sampled = append(sampled, int32(i))
+			}
+		}
+		if len(sampled) == 0 {
+			sampled = append(sampled, int32(rng.IntN(n)))
+			inSample[sampled[0]] = true
+		}
+		for k := range K {
+			gr.gpair = grads[k*n : (k+1)*n]
+			gr.rows = append(gr.rows[:0], sampled...)
+			tn := gr.growTree(rng)
+			first := e.appendTree(tn, bm, p.Eta, k)
+			// Update training margins: sampled rows through the leaf ranges,
+			// the others by walking the tree on their bin codes.
+			leaves := make([]int32, 0, len(tn))
+			for i := range tn {
+				if tn[i].left < 0 {
+					leaves = append(leaves, int32(i))
+				}
+			}
+			parallelFor(workers, len(leaves), func(li int) {
+				nd := &tn[leaves[li]]
+				v := e.nodes[first+leaves[li]].value
+				for _, r := range gr.rows[nd.begin:nd.end] {
+					margin[int(r)*K+k] += v
+				}
+			})
+			if len(sampled) < n {
+				parallelFor(workers, gradBlocks, func(b int) {
+					lo, hi := b*binRowBlock, min((b+1)*binRowBlock, n)
+					for i := lo; i < hi; i++ {
+						if !inSample[i] {
+							margin[i*K+k] += e.nodes[first+binnedLeaf(tn, bm, bins, F, i)].value
+						}
+					}
+				})
+			}
+			if valid != nil {
+				root := int32(first)
+				for i := range valid.NumRows() {
+					vmargin[i*K+k] += e.leafValue(root, vrows[i*F:(i+1)*F])
+				}
+			}
+		}
+		if valid != nil {
+			score := evalMetric(e.metric, K, valid.Y, valid.Weight, vmargin)
+			e.history = append(e.history, score)
+			improved := bestRound < 0 || (higher && score > best) || (!higher && score < best)
+			if improved {
+				best, bestRound, sinceBest = score, round, 0
+			} else {
+				sinceBest++
+			}
+			log.Debug("gbdt: round", "round", round, "metric", string(e.metric), "value", score)
+			if p.EarlyStoppingRounds > 0 && sinceBest >= p.EarlyStoppingRounds {
+				log.Info("gbdt: early stopping", "round", round, "best_round", bestRound, "best", best)
+				break
+			}
+		} else {
+			log.Debug("gbdt: round", "round", round)
+		}
+	}
+	if valid != nil {
+		e.bestIteration = bestRound
+		if p.EarlyStoppingRounds > 0 {
+			e.truncate((bestRound + 1) * K)
+		}
+	}
+	e.computeMaxDepth()
+	log.Info("gbdt: trained", "objective", string(p.Objective), "rows", n, "features", F,
+		"trees", e.NumTrees(), "best_iteration", e.bestIteration, "elapsed", time.Since(start))
+	return e, nil
+}
+
+// binnedLeaf walks a training tree on row i's bin codes and returns the
+// leaf's index within the tree.
+func binnedLeaf(tn []tnode, bm *binMapper, bins []uint8, F, i int) int32 {
+	j := int32(0)
+	for tn[j].left >= 0 {
+		s := &tn[j].split
+		b := int(bins[i*F+int(s.feat)])
+		switch {
+		case b == bm.missCode(int(s.feat)):
+			if s.defLeft {
+				j = tn[j].left
+			} else {
+				j = tn[j].left + 1
+			}
+		case b <= int(s.bin):
+			j = tn[j].left
+		default:
+			j = tn[j].left + 1
+		}
+	}
+	return j
+}
+
+// appendTree converts a grown tree to scoring nodes (leaf value = η·w) and
+// returns the index of its root.
+func (e *Ensemble) appendTree(tn []tnode, bm *binMapper, eta float64, group int) int32 {
+	first := int32(len(e.nodes))
+	for i := range tn {
+		nd := &tn[i]
+		out := node{feat: -1, value: eta * nd.weight}
+		gain := 0.0
+		if nd.left >= 0 {
+			s := &nd.split
+			out = node{
+				feat:  s.feat,
+				value: bm.cuts[s.feat][s.bin],
+				left:  first + nd.left,
+				miss:  first + nd.left + 1,
+			}
+			if s.defLeft {
+				out.miss = first + nd.left
+			}
+			gain = s.lossChg
+		}
+		e.nodes = append(e.nodes, out)
+		e.cover = append(e.cover, nd.sum.h)
+		e.gain = append(e.gain, gain)
+	}
+	e.roots = append(e.roots, first)
+	e.group = append(e.group, int32(group))
+	return first
+}
+
+// truncate keeps the first t trees.
+func (e *Ensemble) truncate(t int) {
+	if t >= len(e.roots) {
+		return
+	}
+	end := e.roots[t]
+	e.nodes, e.cover, e.gain = e.nodes[:end], e.cover[:end], e.gain[:end]
+	e.roots, e.group = e.roots[:t], e.group[:t]
+}
+
+// computeMaxDepth records the depth of the deepest leaf.
+func (e *Ensemble) computeMaxDepth() {
+	depth := make([]int, len(e.nodes))
+	e.maxDepth = 0
+	for t := range e.roots {
+		for i := e.roots[t]; i < e.treeEnd(t); i++ {
+			if e.nodes[i].feat >= 0 {
+				l := e.nodes[i].left
+				depth[l], depth[l+1] = depth[i]+1, depth[i]+1
+				e.maxDepth = max(e.maxDepth, depth[i]+1)
+			}
+		}
+	}
+}
