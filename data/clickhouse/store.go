@@ -1,0 +1,229 @@
+package clickhouse
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+
+	ch "github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/duesight/duesight/data"
+)
+
+// Store is the ClickHouse data.Store. It is safe for concurrent use by many
+// readers; one Writer at a time per process (and, through leases, per
+// database).
+type Store struct {
+	conn driver.Conn
+	d    ddl
+	opt  Options
+	log  *slog.Logger
+	// streams holds one token per running Histories stream (MaxStreams).
+	streams chan struct{}
+	closed  atomic.Bool
+
+	mu      sync.Mutex // guards writing
+	writing bool       // a Writer of this Store is open
+
+	ledgerMu sync.Mutex // serialises AppendActions' check-then-insert
+}
+
+var _ data.Store = (*Store)(nil)
+
+// Open connects to the server named by dsn
+// (clickhouse://[user[:password]@]host:port/database), creates the database
+// if it is missing and applies pending migrations. It refuses (Conflict) a
+// database migrated by a newer version, and returns Unavailable when the
+// server cannot be reached.
+func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
+	opt, err := opts.withDefaults()
+	if err != nil {
+		return nil, errorf(data.Invalid, err, "clickhouse: options")
+	}
+	chOpt, db, err := parseDSN(dsn)
+	if err != nil {
+		return nil, errorf(data.Invalid, err, "clickhouse")
+	}
+	if chOpt.DialTimeout == 0 {
+		chOpt.DialTimeout = opt.DialTimeout
+	}
+	chOpt.MaxOpenConns = 5*opt.MaxStreams + 8
+	chOpt.MaxIdleConns = chOpt.MaxOpenConns
+	if len(opt.Settings) > 0 {
+		if chOpt.Settings == nil {
+			chOpt.Settings = ch.Settings{}
+		}
+		for k, v := range opt.Settings {
+			chOpt.Settings[k] = v
+		}
+	}
+	conn, err := ch.Open(chOpt)
+	if err != nil {
+		return nil, errorf(data.Invalid, err, "clickhouse: open %s", redact(chOpt))
+	}
+	s := &Store{
+		conn:    conn,
+		d:       ddl{DB: db, Cluster: opt.Cluster, ZKPath: opt.ZooKeeperPath},
+		opt:     opt,
+		log:     opt.Logger.With(slog.String("store", "clickhouse"), slog.String("database", db)),
+		streams: make(chan struct{}, opt.MaxStreams),
+	}
+	if err := conn.Ping(ctx); err != nil {
+		_ = conn.Close()
+		return nil, errorf(classify(err), err, "clickhouse: cannot reach server at %s", redact(chOpt))
+	}
+	if v, err := conn.ServerVersion(); err == nil {
+		s.log.Info("connected", slog.String("server_version", v.Version.String()), slog.String("cluster", opt.Cluster))
+	}
+	if err := s.migrate(ctx); err != nil {
+		_ = conn.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Database returns the name of the database the store uses.
+func (s *Store) Database() string { return s.d.DB }
+
+// insertCtx adds the settings every insert needs: in cluster mode
+// insert_distributed_sync=1, so that an insert into a Distributed table
+// returns only once the rows are stored on their shards (the commit row
+// must never overtake them).
+func (s *Store) insertCtx(ctx context.Context) context.Context {
+	if s.d.Cluster == "" {
+		return ctx
+	}
+	return ch.Context(ctx, ch.WithSettings(ch.Settings{"insert_distributed_sync": 1}))
+}
+
+// redact names the servers of a connection without credentials.
+func redact(o *ch.Options) string { return fmt.Sprint(o.Addr) }
+
+// Close releases the connections. Open Writers and streams fail afterwards.
+func (s *Store) Close() error {
+	if s.closed.Swap(true) {
+		return nil
+	}
+	if err := s.conn.Close(); err != nil {
+		return errorf(data.Internal, err, "clickhouse: close")
+	}
+	return nil
+}
+
+func (s *Store) check() error {
+	if s.closed.Load() {
+		return errorf(data.Unavailable, nil, "clickhouse: store is closed")
+	}
+	return nil
+}
+
+// errorf builds a *data.Error whose message is the formatted context and
+// whose cause is err. (data.Errorf would repeat the cause's text.)
+func errorf(code data.Code, err error, format string, args ...any) error {
+	return &data.Error{Code: code, Message: fmt.Sprintf(format, args...), Err: err}
+}
+
+// fail wraps a driver error with the operation and a code from classify.
+func fail(err error, format string, args ...any) error {
+	if err == nil {
+		return nil
+	}
+	var de *data.Error
+	if errors.As(err, &de) {
+		return fmt.Errorf(format+": %w", append(args, err)...)
+	}
+	return errorf(classify(err), err, "clickhouse: "+format, args...)
+}
+
+// classify maps driver and network errors to data codes: the server or
+// the network being unreachable, a cancelled context and an exhausted pool
+// are Unavailable; server exceptions and everything else are Internal.
+func classify(err error) data.Code {
+	var ex *ch.Exception
+	var ne net.Error
+	switch {
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded),
+		errors.Is(err, ch.ErrAcquireConnTimeout), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
+		errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE),
+		errors.Is(err, net.ErrClosed):
+		return data.Unavailable
+	case errors.As(err, &ex):
+		return data.Internal
+	case errors.As(err, &ne):
+		return data.Unavailable
+	}
+	return data.Internal
+}
+
+// SchemaVersion returns the highest migration applied to the database.
+func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
+	if err := s.check(); err != nil {
+		return 0, err
+	}
+	v, err := s.appliedVersion(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return v, nil
+}
+
+// snapshot is the set of commits a read sees: every commit with seq ≤ S.
+type snapshot uint64
+
+// snapshot takes the current snapshot: the highest committed seq.
+func (s *Store) snapshot(ctx context.Context) (snapshot, error) {
+	var seq uint64
+	q := "SELECT max(seq) FROM " + s.d.table("commits")
+	if err := s.conn.QueryRow(ctx, q).Scan(&seq); err != nil {
+		return 0, fail(err, "read commit snapshot")
+	}
+	return snapshot(seq), nil
+}
+
+// filter is the WHERE condition that restricts a table to the rows of
+// committed writes in the snapshot. (Seqs are never reused, so a write
+// that is not in commits — rolled back, crashed, or in progress — stays
+// invisible.)
+func (s *Store) filter(snap snapshot) string {
+	return "seq " + s.d.in() + " (SELECT seq FROM " + s.d.table("commits") + " WHERE seq <= " +
+		strconv.FormatUint(uint64(snap), 10) + ")"
+}
+
+// Count returns the number of committed rows per kind, counting each id of
+// a versioned kind once.
+func (s *Store) Count(ctx context.Context) (data.Counts, error) {
+	var c data.Counts
+	if err := s.check(); err != nil {
+		return c, err
+	}
+	snap, err := s.snapshot(ctx)
+	if err != nil {
+		return c, err
+	}
+	for _, k := range []struct {
+		table, expr string
+		dst         *int
+	}{
+		{"accounts", "uniqExact(account_id)", &c.Accounts},
+		{"invoices", "count()", &c.Invoices},
+		{"payments", "count()", &c.Payments},
+		{"contacts", "uniqExact(id)", &c.Contacts},
+		{"disputes", "uniqExact(id)", &c.Disputes},
+	} {
+		var n uint64
+		q := "SELECT " + k.expr + " FROM " + s.d.table(k.table) + " WHERE " + s.filter(snap)
+		if err := s.conn.QueryRow(ctx, q).Scan(&n); err != nil {
+			return c, fail(err, "count %s", k.table)
+		}
+		*k.dst = int(n)
+	}
+	return c, nil
+}

@@ -1,0 +1,198 @@
+package clickhouse_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/duesight/duesight/data"
+	"github.com/duesight/duesight/data/clickhouse"
+	"github.com/duesight/duesight/data/datatest"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+func TestConformance(t *testing.T) {
+	testDSN(t)
+	datatest.Run(t, datatest.Harness{
+		Open: func(t *testing.T) data.Store {
+			return mustOpen(t, freshDB(t), clickhouse.Options{})
+		},
+		Reopen: func(t *testing.T, s data.Store) data.Store {
+			db := s.(*clickhouse.Store).Database()
+			if err := s.Close(); err != nil {
+				t.Fatalf("close: %v", err)
+			}
+			return mustOpen(t, withDatabase(t, testDSN(t), db), clickhouse.Options{})
+		},
+	})
+}
+
+func TestOpenTwiceIsIdempotent(t *testing.T) {
+	dsn := freshDB(t)
+	ctx := context.Background()
+	s := mustOpen(t, dsn, clickhouse.Options{})
+	b := datatest.Sample(datatest.SampleOptions{Seed: 21, Accounts: 12})
+	if err := data.Append(ctx, s, b); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = mustOpen(t, dsn, clickhouse.Options{})
+	v, err := s.SchemaVersion(ctx)
+	if err != nil || v != clickhouse.LatestVersion() {
+		t.Fatalf("SchemaVersion after second open = %d, %v; want %d", v, err, clickhouse.LatestVersion())
+	}
+	var n uint64
+	conn := rawConn(t)
+	if err := conn.QueryRow(ctx, "SELECT count() FROM "+s.Database()+".schema_migrations").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if int(n) != clickhouse.LatestVersion() {
+		t.Fatalf("schema_migrations holds %d rows after two opens; want %d (one per migration)", n, clickhouse.LatestVersion())
+	}
+	got, _ := datatest.Collect(t, s, data.HistoryQuery{})
+	if d := datatest.DiffHistories(datatest.Group(b), got); d != "" {
+		t.Fatalf("data after second open: %s", d)
+	}
+}
+
+func TestLatestVersionMatchesDataSchema(t *testing.T) {
+	if clickhouse.LatestVersion() != data.SchemaVersion {
+		t.Fatalf("LatestVersion = %d, data.SchemaVersion = %d: a data schema change needs a migration (and vice versa)",
+			clickhouse.LatestVersion(), data.SchemaVersion)
+	}
+}
+
+func TestRefusesNewerSchema(t *testing.T) {
+	dsn := freshDB(t)
+	ctx := context.Background()
+	s := mustOpen(t, dsn, clickhouse.Options{})
+	db := s.Database()
+	_ = s.Close()
+	conn := rawConn(t)
+	b, err := conn.PrepareBatch(ctx, "INSERT INTO "+db+".schema_migrations (version, name, applied_at)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	newer := uint32(clickhouse.LatestVersion() + 1)
+	if err := b.Append(newer, "9999_from_the_future", time.Unix(1.7e9, 0)); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Send(); err != nil {
+		t.Fatal(err)
+	}
+	_, err = clickhouse.Open(ctx, dsn, clickhouse.Options{})
+	if data.ErrorCode(err) != data.Conflict {
+		t.Fatalf("Open of a newer database: err = %v (code %q); want Conflict", err, data.ErrorCode(err))
+	}
+	if !strings.Contains(err.Error(), "newer") || !strings.Contains(err.Error(), db) {
+		t.Fatalf("error %q should name the database and say its schema is newer", err)
+	}
+}
+
+func TestOpenErrors(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	tests := []struct {
+		name, dsn string
+		opt       clickhouse.Options
+		code      data.Code
+		contains  string
+	}{
+		// Port 1 on loopback is closed: the dial is refused at once.
+		{"unreachable", "clickhouse://127.0.0.1:1/db", clickhouse.Options{}, data.Unavailable, "cannot reach server at [127.0.0.1:1]"},
+		{"bad database name", "clickhouse://127.0.0.1:1/no-such;db", clickhouse.Options{}, data.Invalid, "database name"},
+		{"http protocol", "http://127.0.0.1:8123/db", clickhouse.Options{}, data.Invalid, "native protocol"},
+		{"not a url", "::", clickhouse.Options{}, data.Invalid, "parse DSN"},
+		{"bad cluster", "clickhouse://127.0.0.1:1/db", clickhouse.Options{Cluster: "a b"}, data.Invalid, "cluster name"},
+		{"short lease", "clickhouse://127.0.0.1:1/db", clickhouse.Options{LeaseTTL: time.Second}, data.Invalid, "lease TTL"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := clickhouse.Open(ctx, tc.dsn, tc.opt)
+			if err == nil {
+				_ = s.Close()
+				t.Fatal("Open succeeded")
+			}
+			if data.ErrorCode(err) != tc.code || !strings.Contains(err.Error(), tc.contains) {
+				t.Fatalf("err = %q (code %q); want code %q containing %q", err, data.ErrorCode(err), tc.code, tc.contains)
+			}
+		})
+	}
+}
+
+func TestClosedStore(t *testing.T) {
+	s := mustOpen(t, freshDB(t), clickhouse.Options{})
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := s.Count(ctx); data.ErrorCode(err) != data.Unavailable {
+		t.Fatalf("Count on a closed store: %v; want Unavailable", err)
+	}
+	if _, err := s.Begin(ctx); data.ErrorCode(err) != data.Unavailable {
+		t.Fatalf("Begin on a closed store: %v; want Unavailable", err)
+	}
+	for _, err := range s.Histories(ctx, data.HistoryQuery{}) {
+		if data.ErrorCode(err) != data.Unavailable {
+			t.Fatalf("Histories on a closed store: %v; want Unavailable", err)
+		}
+		break
+	}
+}
+
+func TestWriteRejectsUnstorableRows(t *testing.T) {
+	s := mustOpen(t, freshDB(t), clickhouse.Options{})
+	ctx := context.Background()
+	acc := datatest.Sample(datatest.SampleOptions{Seed: 1, Accounts: 1}).Accounts[0]
+	inv := data.Invoice{ID: "i1", AccountID: acc.ID, IssueDate: data.NewDate(2024, 1, 1), DueDate: data.NewDate(2024, 2, 1),
+		Amount: 100, Currency: acc.Currency}
+	tests := []struct {
+		name  string
+		batch data.Batch
+		kind  data.Kind
+		field string
+	}{
+		{"date after MaxDate", data.Batch{Invoices: []data.Invoice{func() data.Invoice {
+			i := inv
+			i.DueDate = data.MaxDate + 1
+			return i
+		}()}}, data.KindInvoice, "due_date"},
+		{"negative date", data.Batch{Payments: []data.Payment{{ID: "p", AccountID: acc.ID, Date: -3, Amount: 1, Currency: "EUR"}}},
+			data.KindPayment, "date"},
+		{"instant before 1970", data.Batch{Contacts: []data.Contact{{ID: "c", AccountID: acc.ID, Channel: data.Email,
+			SentAt: time.Date(1969, 12, 31, 0, 0, 0, 0, time.UTC)}}}, data.KindContact, "sent_at"},
+		{"instant after MaxTime", data.Batch{Accounts: []data.Account{func() data.Account {
+			a := acc
+			a.CreatedAt = data.MaxTime.Add(time.Second)
+			return a
+		}()}}, data.KindAccount, "created_at"},
+		{"resolution after MaxDate", data.Batch{Disputes: []data.Dispute{{ID: "d", AccountID: acc.ID, InvoiceID: "i1",
+			OpenedOn: data.MaxDate, ResolvedOn: data.MaxDate + 5}}}, data.KindDispute, "resolved_on"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			w, err := s.Begin(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer w.Rollback()
+			err = w.Write(ctx, &tc.batch)
+			var ve *data.ValidationError
+			if !errors.As(err, &ve) || len(ve.Issues) != 1 || ve.Issues[0].Kind != tc.kind || ve.Issues[0].Field != tc.field {
+				t.Fatalf("Write error = %v; want one %s issue on %s", err, tc.kind, tc.field)
+			}
+			if data.ErrorCode(err) != data.Invalid {
+				t.Fatalf("code %q; want invalid", data.ErrorCode(err))
+			}
+		})
+	}
+}
