@@ -133,10 +133,10 @@ func TestDistribution(t *testing.T) {
 		want float64
 		ok   bool
 	}{
-		{0.3, 0, true},         // within the on-time mass
-		{0.5, 0, true},         // exactly F_0
-		{0.625, 3.5, true},     // halfway through week 1: 0 + 7·(0.125/0.25)
-		{0.8125, 10.5, true},   // halfway through week 2: 7 + 7·(0.0625/0.125)
+		{0.3, 0, true},       // within the on-time mass
+		{0.5, 0, true},       // exactly F_0
+		{0.625, 3.5, true},   // halfway through week 1: 0 + 7·(0.125/0.25)
+		{0.8125, 10.5, true}, // halfway through week 2: 7 + 7·(0.0625/0.125)
 		{0.9, math.Inf(1), false},
 	}
 	for _, tc := range cases {
