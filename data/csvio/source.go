@@ -355,8 +355,8 @@ func (p *parquetReader) close() error {
 	if p.rr != nil {
 		p.rr.Release()
 	}
-	err := p.pr.Close()
-	if cerr := p.f.Close(); err == nil {
+	err := p.pr.Close() // closes the file too
+	if cerr := p.f.Close(); err == nil && !errors.Is(cerr, os.ErrClosed) {
 		err = cerr
 	}
 	return err
