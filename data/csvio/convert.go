@@ -209,7 +209,7 @@ type value struct {
 // canonical rendering of a typed Parquet value (ISO dates, RFC 3339
 // instants), which bypasses the field's formats. currency is the row's
 // currency, used for amounts.
-func (f *field) convert(s string, native bool, currency string) (value, error) {
+func (f *field) convert(s string, native nativeKind, currency string) (value, error) {
 	var v value
 	switch f.def.typ {
 	case tID, tText:
@@ -233,7 +233,11 @@ func (f *field) convert(s string, native bool, currency string) (value, error) {
 		if !data.KnownCurrency(currency) && currency != "XXX" {
 			return v, fmt.Errorf("cannot read amount %q: currency %q is not an ISO 4217 code", s, currency)
 		}
-		n, err := parseAmount(s, currency, f.decimal, f.thousand, f.minor)
+		dec, thou := f.decimal, f.thousand
+		if native == natNumber {
+			dec, thou = '.', 0
+		}
+		n, err := parseAmount(s, currency, dec, thou, f.minor)
 		if err != nil {
 			return v, err
 		}
@@ -249,7 +253,7 @@ func (f *field) convert(s string, native bool, currency string) (value, error) {
 		v.s = c
 	case tDate:
 		fs := f.formats
-		if native {
+		if native == natTime {
 			fs = []dateFormat{isoFormat, {kind: fmtLayout, layout: time.RFC3339}, {kind: fmtLayout, layout: "2006-01-02T15:04:05"}}
 		}
 		d, ok := parseDate(s, fs, f.zone)
@@ -259,7 +263,7 @@ func (f *field) convert(s string, native bool, currency string) (value, error) {
 		v.d = d
 	case tTime:
 		fs := f.formats
-		if native {
+		if native == natTime {
 			fs = []dateFormat{isoFormat}
 		}
 		t, ok := parseTime(s, fs, f.zone)
@@ -297,8 +301,8 @@ func (f *field) convert(s string, native bool, currency string) (value, error) {
 
 // text computes the field's text for a row: the column, template or
 // constant, trimmed, mapped through the value map, and defaulted when
-// empty. native reports whether the text is a typed Parquet rendering.
-func (f *field) text(r *row) (s string, native bool) {
+// empty. native says whether the text is a typed Parquet rendering.
+func (f *field) text(r *row) (s string, native nativeKind) {
 	switch f.src {
 	case srcColumn:
 		s, native = r.cell(f.slot), r.native(f.slot)
@@ -328,13 +332,13 @@ func (f *field) text(r *row) (s string, native bool) {
 	}
 	if f.vmap != nil {
 		if to, ok := f.vmap[strings.TrimSpace(s)]; ok {
-			s, native = to, false
+			s, native = to, natText
 		} else if to, ok := f.vmapFold[strings.ToLower(strings.TrimSpace(s))]; ok {
-			s, native = to, false
+			s, native = to, natText
 		}
 	}
 	if s == "" && f.hasDflt {
-		s, native = f.dflt, false
+		s, native = f.dflt, natText
 	}
 	return s, native
 }

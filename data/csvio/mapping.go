@@ -1105,7 +1105,7 @@ func (f *field) check(s string) error {
 	if cur == "" {
 		cur = "XXX"
 	}
-	_, err := f.convert(s, false, cur)
+	_, err := f.convert(s, natText, cur)
 	return err
 }
 

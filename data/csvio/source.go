@@ -28,8 +28,8 @@ type rowReader interface {
 	// header returns the column names.
 	header() []string
 	// native reports, per header column, whether cells are canonical
-	// renderings of typed values (Parquet dates and timestamps).
-	native() []bool
+	// renderings of typed values (nil for CSV).
+	native() []nativeKind
 	// next returns the next row and its line (CSV: physical line where the
 	// record starts; Parquet: 1-based row number). It returns io.EOF at
 	// the end and a *rowError for a row that cannot be parsed (reading may
@@ -52,10 +52,20 @@ func (e *rowError) Error() string { return fmt.Sprintf("line %d: %s", e.line, e.
 // row is the current row of a source, seen through the mapping's column slots.
 type row struct {
 	rec  []string
-	idx  []int  // slot → header index
-	nat  []bool // header index → native
+	idx  []int        // slot → header index
+	nat  []nativeKind // header index → native kind; nil for CSV
 	line int
 }
+
+// nativeKind says a cell is the canonical rendering of a typed Parquet
+// value, which bypasses the field's date formats or decimal separators.
+type nativeKind uint8
+
+const (
+	natText   nativeKind = iota // plain text: the mapping's formats apply
+	natTime                     // YYYY-MM-DD or RFC 3339
+	natNumber                   // digits with '.' as the decimal point
+)
 
 func (r *row) cell(slot int) string {
 	if i := r.idx[slot]; i >= 0 && i < len(r.rec) {
@@ -64,9 +74,11 @@ func (r *row) cell(slot int) string {
 	return ""
 }
 
-func (r *row) native(slot int) bool {
-	i := r.idx[slot]
-	return r.nat != nil && i >= 0 && i < len(r.nat) && r.nat[i]
+func (r *row) native(slot int) nativeKind {
+	if i := r.idx[slot]; i >= 0 && i < len(r.nat) {
+		return r.nat[i]
+	}
+	return natText
 }
 
 // openReader opens path as s says.
@@ -163,7 +175,7 @@ func blank(rec []string) bool {
 }
 
 func (c *csvReader) header() []string { return c.hdr }
-func (c *csvReader) native() []bool   { return nil }
+func (c *csvReader) native() []nativeKind { return nil }
 func (c *csvReader) offset() int64    { return c.cr.InputOffset() + c.bom }
 
 func (c *csvReader) next() ([]string, int, error) {
@@ -249,7 +261,7 @@ type parquetReader struct {
 	pr     *file.Reader
 	rr     pqarrow.RecordReader
 	hdr    []string
-	nat    []bool
+	nat    []nativeKind
 	rec    arrow.RecordBatch
 	i      int64 // next row in rec
 	row    int64 // rows returned
@@ -303,7 +315,15 @@ func openParquet(ctx context.Context, path string) (*parquetReader, error) {
 			f.Close()
 			return nil, data.Errorf(data.Invalid, "%s: column %q has nested type %s; only flat files are supported", path, fl.Name, fl.Type)
 		}
-		p.nat = append(p.nat, dt.ID() == arrow.DATE32 || dt.ID() == arrow.DATE64 || dt.ID() == arrow.TIMESTAMP)
+		nk := natText
+		switch dt.ID() {
+		case arrow.DATE32, arrow.DATE64, arrow.TIMESTAMP:
+			nk = natTime
+		case arrow.INT8, arrow.INT16, arrow.INT32, arrow.INT64, arrow.UINT8, arrow.UINT16, arrow.UINT32, arrow.UINT64,
+			arrow.FLOAT16, arrow.FLOAT32, arrow.FLOAT64, arrow.DECIMAL128, arrow.DECIMAL256:
+			nk = natNumber
+		}
+		p.nat = append(p.nat, nk)
 	}
 	if p.rows > 0 {
 		if p.rr, err = fr.GetRecordReader(ctx, nil, nil); err != nil {
@@ -316,7 +336,7 @@ func openParquet(ctx context.Context, path string) (*parquetReader, error) {
 }
 
 func (p *parquetReader) header() []string { return p.hdr }
-func (p *parquetReader) native() []bool   { return p.nat }
+func (p *parquetReader) native() []nativeKind { return p.nat }
 
 func (p *parquetReader) offset() int64 {
 	if p.rows == 0 {
