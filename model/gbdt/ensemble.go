@@ -3,19 +3,57 @@ package gbdt
 import (
 	"errors"
 	"fmt"
+	"math"
 	"slices"
+	"sync"
 )
 
-// node is one node of the flattened scoring representation (24 bytes). An
-// internal node sends row x left when x[feat] < value, right when
-// x[feat] ≥ value, and to miss when x[feat] is NaN. Children are adjacent:
-// the right child is left+1. Indices are absolute into Ensemble.nodes.
+// node is one node of the flattened scoring representation (16 bytes). An
+// internal node sends row x left when x[feat] < thr, right when
+// x[feat] ≥ thr, and — when x[feat] is NaN — right if the missRight bit is
+// set, else left. Children are adjacent (right = left+1) and indices are
+// absolute into Ensemble.nodes. A leaf points to itself with thr = NaN, so
+// that stepping from a leaf stays on it. Every step is branch-free:
+//
+//	next = left + ((x ≥ thr) | (isNaN(x) & missRight))
+//
+// and a tree of depth D is evaluated in exactly D steps.
 type node struct {
-	value float64 // split threshold (internal node) or output value (leaf)
-	feat  int32   // split feature; -1 marks a leaf
-	left  int32   // left child; right child = left+1
-	miss  int32   // child taking missing values: left or left+1
+	thr   float64 // split threshold; NaN for a leaf
+	feat  int32   // split feature; 0 for a leaf
+	child uint32  // bits 0–30: left child (a leaf: itself); bit 31: missRight
 }
+
+const missRightBit = 1 << 31
+
+func (n *node) left() int32     { return int32(n.child &^ missRightBit) }
+func (n *node) missRight() bool { return n.child&missRightBit != 0 }
+
+// next returns the child that value v goes to (a leaf returns itself).
+func (n *node) next(v float64) int32 {
+	// v ≥ thr is false for NaN and !(v < thr) is true for NaN; the two
+	// differ only there, and missRight picks between them.
+	return int32(n.child&^missRightBit) + int32(b2u(v >= n.thr)|(b2u(!(v < n.thr))&(n.child>>31)))
+}
+
+func b2u(b bool) uint32 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// splitNode builds an internal node.
+func splitNode(feat int32, threshold float64, left int32, missRight bool) node {
+	c := uint32(left)
+	if missRight {
+		c |= missRightBit
+	}
+	return node{thr: threshold, feat: feat, child: c}
+}
+
+// leafNode builds the leaf stored at index self.
+func leafNode(self int32) node { return node{thr: math.NaN(), child: uint32(self)} }
 
 // Ensemble is a trained (or imported) tree ensemble. It is immutable after
 // construction and safe for concurrent use.
@@ -26,13 +64,15 @@ type Ensemble struct {
 	featureNames []string
 	base         []float64 // initial margin per output
 
-	nodes []node
-	cover []float64 // per node: hessian sum of the training rows reaching it
-	gain  []float64 // per node: loss change of its split (0 for a leaf)
-	roots []int32   // first node of each tree; tree t spans nodes[roots[t]:roots[t+1]]
-	group []int32   // output index of each tree
+	nodes  []node
+	values []float64 // per node: output of a leaf (0 for an internal node)
+	cover  []float64 // per node: hessian sum of the training rows reaching it
+	gain   []float64 // per node: loss change of its split (0 for a leaf)
+	roots  []int32   // first node of each tree; tree t spans nodes[roots[t]:roots[t+1]]
+	group  []int32   // output index of each tree
+	depth  []int32   // depth of each tree's deepest leaf (a lone root: 0)
 
-	maxDepth int // deepest leaf over all trees (root depth 0)
+	maxDepth int // max of depth
 
 	// Training record.
 	metric        Metric
@@ -82,46 +122,18 @@ func (e *Ensemble) treeEnd(t int) int32 {
 	return int32(len(e.nodes))
 }
 
-// leafValue walks one tree from root for row and returns the leaf value.
-func (e *Ensemble) leafValue(root int32, row []float64) float64 {
-	nodes := e.nodes
-	i := root
-	for {
-		nd := &nodes[i]
-		if nd.feat < 0 {
-			return nd.value
-		}
-		v := row[nd.feat]
-		switch {
-		case v < nd.value:
-			i = nd.left
-		case v >= nd.value:
-			i = nd.left + 1
-		default:
-			i = nd.miss
-		}
-	}
-}
+// isLeaf reports whether node i is a leaf.
+func (e *Ensemble) isLeaf(i int32) bool { return e.nodes[i].left() == i }
 
-// leafIndex is leafValue returning the leaf's node index.
-func (e *Ensemble) leafIndex(root int32, row []float64) int32 {
+// leafIndex walks tree t for row and returns the index of its leaf.
+func (e *Ensemble) leafIndex(t int, row []float64) int32 {
 	nodes := e.nodes
-	i := root
-	for {
-		nd := &nodes[i]
-		if nd.feat < 0 {
-			return i
-		}
-		v := row[nd.feat]
-		switch {
-		case v < nd.value:
-			i = nd.left
-		case v >= nd.value:
-			i = nd.left + 1
-		default:
-			i = nd.miss
-		}
+	j := e.roots[t]
+	for range e.depth[t] {
+		nd := &nodes[j]
+		j = nd.next(row[nd.feat])
 	}
+	return j
 }
 
 // ErrRowLength is returned (wrapped) when a row does not have NumFeatures
@@ -143,8 +155,8 @@ func (e *Ensemble) PredictRaw(dst, row []float64) ([]float64, error) {
 		return dst[:0], err
 	}
 	dst = append(dst[:0], e.base...)
-	for t, root := range e.roots {
-		dst[e.group[t]] += e.leafValue(root, row)
+	for t := range e.roots {
+		dst[e.group[t]] += e.values[e.leafIndex(t, row)]
 	}
 	return dst, nil
 }
@@ -217,87 +229,74 @@ func (e *Ensemble) PredictRows(dst []float64, X [][]float64, opt PredictOptions)
 }
 
 // predictBatch scores n rows in blocks of predictBlock rows; load copies
-// rows [lo,hi) row-major into buf.
+// rows [lo,hi) row-major into buf. Blocks are assigned to workers
+// round-robin; each row's sum runs over the trees in order, so the result
+// does not depend on the number of workers.
 func (e *Ensemble) predictBatch(dst []float64, n int, opt PredictOptions, load func(buf []float64, lo, hi int)) ([]float64, error) {
 	K := len(e.base)
 	dst = slices.Grow(dst[:0], n*K)[:n*K]
 	blocks := (n + predictBlock - 1) / predictBlock
-	workers := min(threads(opt.Threads), blocks)
-	bufs := make([][]float64, max(workers, 1))
-	for w := range bufs {
-		bufs[w] = make([]float64, predictBlock*e.numFeature+K)
-	}
-	run := func(buf []float64, b int) {
-		lo := b * predictBlock
-		hi := min(lo+predictBlock, n)
-		rows := buf[:predictBlock*e.numFeature]
-		load(rows, lo, hi)
-		out := dst[lo*K : hi*K]
-		e.scoreBlock(out, rows, hi-lo)
-		if !opt.Raw {
-			for i := 0; i < hi-lo; i++ {
-				transformInto(e.objective, out[i*K:(i+1)*K], out[i*K:(i+1)*K])
+	workers := max(min(threads(opt.Threads), blocks), 1)
+	run := func(w int) {
+		rows := make([]float64, predictBlock*e.numFeature)
+		idx := make([]int32, predictBlock)
+		for b := w; b < blocks; b += workers {
+			lo := b * predictBlock
+			hi := min(lo+predictBlock, n)
+			load(rows, lo, hi)
+			out := dst[lo*K : hi*K]
+			e.scoreBlock(out, rows, idx[:hi-lo])
+			if !opt.Raw {
+				for i := 0; i < hi-lo; i++ {
+					transformInto(e.objective, out[i*K:(i+1)*K], out[i*K:(i+1)*K])
+				}
 			}
 		}
 	}
-	if workers <= 1 {
-		for b := range blocks {
-			run(bufs[0], b)
-		}
+	if workers == 1 {
+		run(0)
 		return dst, nil
 	}
-	// Static round-robin assignment: worker w scores blocks w, w+W, ….
-	done := make(chan struct{}, workers)
+	var wg sync.WaitGroup
 	for w := range workers {
-		go func() {
-			for b := w; b < blocks; b += workers {
-				run(bufs[w], b)
-			}
-			done <- struct{}{}
-		}()
+		wg.Go(func() { run(w) })
 	}
-	for range workers {
-		<-done
-	}
+	wg.Wait()
 	return dst, nil
 }
 
-// scoreBlock writes the margins of m row-major rows into out (m×K).
-func (e *Ensemble) scoreBlock(out, rows []float64, m int) {
+// scoreBlock writes the margins of len(idx) row-major rows into out. For
+// each tree all rows advance one level at a time: the rows' walks are
+// independent, so the CPU overlaps them instead of waiting on each load.
+func (e *Ensemble) scoreBlock(out, rows []float64, idx []int32) {
 	K := len(e.base)
 	F := e.numFeature
+	m := len(idx)
 	for i := range m {
 		copy(out[i*K:(i+1)*K], e.base)
 	}
-	nodes := e.nodes
+	nodes, values := e.nodes, e.values
+	rows = rows[:m*F]
 	for t, root := range e.roots {
 		g := int(e.group[t])
-		if nodes[root].feat < 0 {
-			v := nodes[root].value
-			for i := range m {
-				out[i*K+g] += v
-			}
-			continue
+		for i := range idx {
+			idx[i] = root
 		}
-		for i := range m {
-			row := rows[i*F : (i+1)*F]
-			j := root
-			for {
-				nd := &nodes[j]
-				if nd.feat < 0 {
-					break
-				}
-				v := row[nd.feat]
-				switch {
-				case v < nd.value:
-					j = nd.left
-				case v >= nd.value:
-					j = nd.left + 1
-				default:
-					j = nd.miss
-				}
-			}
-			out[i*K+g] += nodes[j].value
+		for range e.depth[t] {
+			stepLevel(nodes, rows, idx, F)
 		}
+		for i, j := range idx {
+			out[i*K+g] += values[j]
+		}
+	}
+}
+
+// stepLevel advances every row of a block one level down its tree.
+func stepLevel(nodes []node, rows []float64, idx []int32, F int) {
+	o := 0
+	for i, j := range idx {
+		nd := &nodes[j]
+		idx[i] = nd.next(rows[o+int(nd.feat)])
+		o += F
 	}
 }

@@ -177,7 +177,7 @@ func Train(ctx context.Context, train Dataset, valid *Dataset, p Params) (*Ensem
 			}
 			parallelFor(workers, len(leaves), func(li int) {
 				nd := &tn[leaves[li]]
-				v := e.nodes[first+leaves[li]].value
+				v := e.values[first+leaves[li]]
 				for _, r := range gr.rows[nd.begin:nd.end] {
 					margin[int(r)*K+k] += v
 				}
@@ -187,15 +187,15 @@ func Train(ctx context.Context, train Dataset, valid *Dataset, p Params) (*Ensem
 					lo, hi := b*binRowBlock, min((b+1)*binRowBlock, n)
 					for i := lo; i < hi; i++ {
 						if !inSample[i] {
-							margin[i*K+k] += e.nodes[first+binnedLeaf(tn, bm, bins, F, i)].value
+							margin[i*K+k] += e.values[first+binnedLeaf(tn, bm, bins, F, i)]
 						}
 					}
 				})
 			}
 			if valid != nil {
-				root := int32(first)
+				t := e.NumTrees() - 1
 				for i := range valid.NumRows() {
-					vmargin[i*K+k] += e.leafValue(root, vrows[i*F:(i+1)*F])
+					vmargin[i*K+k] += e.values[e.leafIndex(t, vrows[i*F:(i+1)*F])]
 				}
 			}
 		}
@@ -223,7 +223,6 @@ func Train(ctx context.Context, train Dataset, valid *Dataset, p Params) (*Ensem
 			e.truncate((bestRound + 1) * K)
 		}
 	}
-	e.computeMaxDepth()
 	log.Info("gbdt: trained", "objective", string(p.Objective), "rows", n, "features", F,
 		"trees", e.NumTrees(), "best_iteration", e.bestIteration, "elapsed", time.Since(start))
 	return e, nil
@@ -256,29 +255,29 @@ func binnedLeaf(tn []tnode, bm *binMapper, bins []uint8, F, i int) int32 {
 // returns the index of its root.
 func (e *Ensemble) appendTree(tn []tnode, bm *binMapper, eta float64, group int) int32 {
 	first := int32(len(e.nodes))
+	depth := make([]int32, len(tn))
+	maxDepth := int32(0)
 	for i := range tn {
 		nd := &tn[i]
-		out := node{feat: -1, value: eta * nd.weight}
-		gain := 0.0
-		if nd.left >= 0 {
+		self := first + int32(i)
+		if nd.left < 0 {
+			e.nodes = append(e.nodes, leafNode(self))
+			e.values = append(e.values, eta*nd.weight)
+			e.gain = append(e.gain, 0)
+			maxDepth = max(maxDepth, depth[i])
+		} else {
 			s := &nd.split
-			out = node{
-				feat:  s.feat,
-				value: bm.cuts[s.feat][s.bin],
-				left:  first + nd.left,
-				miss:  first + nd.left + 1,
-			}
-			if s.defLeft {
-				out.miss = first + nd.left
-			}
-			gain = s.lossChg
+			e.nodes = append(e.nodes, splitNode(s.feat, bm.cuts[s.feat][s.bin], first+nd.left, !s.defLeft))
+			e.values = append(e.values, 0)
+			e.gain = append(e.gain, s.lossChg)
+			depth[nd.left], depth[nd.left+1] = depth[i]+1, depth[i]+1
 		}
-		e.nodes = append(e.nodes, out)
 		e.cover = append(e.cover, nd.sum.h)
-		e.gain = append(e.gain, gain)
 	}
 	e.roots = append(e.roots, first)
 	e.group = append(e.group, int32(group))
+	e.depth = append(e.depth, maxDepth)
+	e.maxDepth = max(e.maxDepth, int(maxDepth))
 	return first
 }
 
@@ -288,21 +287,7 @@ func (e *Ensemble) truncate(t int) {
 		return
 	}
 	end := e.roots[t]
-	e.nodes, e.cover, e.gain = e.nodes[:end], e.cover[:end], e.gain[:end]
-	e.roots, e.group = e.roots[:t], e.group[:t]
-}
-
-// computeMaxDepth records the depth of the deepest leaf.
-func (e *Ensemble) computeMaxDepth() {
-	depth := make([]int, len(e.nodes))
-	e.maxDepth = 0
-	for t := range e.roots {
-		for i := e.roots[t]; i < e.treeEnd(t); i++ {
-			if e.nodes[i].feat >= 0 {
-				l := e.nodes[i].left
-				depth[l], depth[l+1] = depth[i]+1, depth[i]+1
-				e.maxDepth = max(e.maxDepth, depth[i]+1)
-			}
-		}
-	}
+	e.nodes, e.values, e.cover, e.gain = e.nodes[:end], e.values[:end], e.cover[:end], e.gain[:end]
+	e.roots, e.group, e.depth = e.roots[:t], e.group[:t], e.depth[:t]
+	e.maxDepth = int(slices.Max(append([]int32{0}, e.depth...)))
 }

@@ -68,7 +68,6 @@ def main():
     base = a.base_score if a.base_score is not None else float(np.mean(ytr))
     t0 = time.perf_counter()
     dtr = xgb.DMatrix(Xtr, label=ytr, nthread=a.nthread)
-    dte = xgb.DMatrix(Xte, nthread=a.nthread)
     dm = time.perf_counter() - t0
     params = {
         "objective": "binary:logistic",
@@ -86,11 +85,18 @@ def main():
     t0 = time.perf_counter()
     bst = xgb.train(params, dtr, num_boost_round=a.rounds)
     train_s = time.perf_counter() - t0
+    # XGBoost caches predictions per DMatrix, so every timed call gets a
+    # fresh DMatrix (its construction is not timed). inplace_predict on the
+    # numpy array is timed too; the faster of the two paths is reported.
     best = float("inf")
     pred = None
     for _ in range(a.predict_repeat):
+        d = xgb.DMatrix(Xte, nthread=a.nthread)
         t0 = time.perf_counter()
-        pred = bst.predict(dte)
+        pred = bst.predict(d)
+        best = min(best, time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        bst.inplace_predict(Xte)
         best = min(best, time.perf_counter() - t0)
     np.savetxt(a.out, pred.astype(np.float64), fmt="%.9g")
     out = {
@@ -101,6 +107,7 @@ def main():
         "rows_per_second": len(yte) / best,
         "rows": len(ytr),
         "features": len(names),
+        "loadavg_after": open("/proc/loadavg").read().split()[:3] if sys.platform.startswith("linux") else None,
     }
     try:
         from sklearn.metrics import log_loss, roc_auc_score
