@@ -279,7 +279,7 @@ func monthIndex(d0, d data.Date) int {
 
 // respProb is the true probability that a contact is answered:
 // σ(α + channel[ch] + hour(h) + weekday[wd] + stage[step]), with
-// hour(h) = −w·(d/3)², d the circular distance in hours between h and the
+// hour(h) = −w·(d/4)², d the circular distance in hours between h and the
 // account's best local hour.
 func (a *account) respProb(m *Model, ch data.Channel, h int, wd time.Weekday, step int) float64 {
 	d := h - a.bestHour
@@ -287,7 +287,7 @@ func (a *account) respProb(m *Model, ch data.Channel, h int, wd time.Weekday, st
 		d = -d
 	}
 	d = min(d, 24-d)
-	x := a.alpha + a.chEff[ch] - a.hourW*float64(d*d)/9 + a.wdEff[wd] + m.StageEffect[step]
+	x := a.alpha + a.chEff[ch] - a.hourW*float64(d*d)/16 + a.wdEff[wd] + m.StageEffect[step]
 	return 1 / (1 + math.Exp(-x))
 }
 

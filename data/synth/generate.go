@@ -133,7 +133,9 @@ func Generate(ctx context.Context, opts Options, w data.Writer, truth TruthSink)
 		sum.LateInvoices += r.late
 		sum.CensoredInvoices += r.censored
 		sum.RandomizedContacts += r.randomized
-		pSum += r.pSum
+		for i := range r.truth.Invoices { // in invoice order: the float sum does not depend on chunking
+			pSum += r.truth.Invoices[i].PLate
+		}
 		sum.Chunks++
 		<-tokens
 		next++
@@ -160,7 +162,6 @@ type chunkResult struct {
 	truth                               *TruthBatch
 	err                                 error
 	holdout, late, censored, randomized int
-	pSum                                float64
 }
 
 // generateChunk generates accounts [idx·chunk, min(accounts, (idx+1)·chunk)).
@@ -258,7 +259,6 @@ func (c *config) materialize(o *accountOut, res *chunkResult) {
 			MuDays: round(v.mu, 1e-4), PLate: round(v.pLate, 1e-6), PLateNoContact: round(v.pLateNC, 1e-6), Path: v.path,
 			Disputed: v.path == PathDispute, SettledOn: v.settle, DaysLate: v.settle.Sub(v.due), Late: late,
 			Censored: v.settle >= c.to, WrittenOff: v.path == PathNeverPaid})
-		res.pSum += v.pLate
 		if late {
 			res.late++
 		}

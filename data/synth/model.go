@@ -75,7 +75,7 @@ type Model struct {
 	ChannelSD        float64    `json:"channel_sd"`        // account-level noise of channel effects
 	PreferredBoost   float64    `json:"preferred_boost"`   // logit added for the account's preferred channel
 	PreferredShare   [5]float64 `json:"preferred_share"`   // which channel is preferred (among consented)
-	HourPenalty      [2]float64 `json:"hour_penalty"`      // w ~ U(a,b); hour term −w·(d/3)², d = circular distance to best hour
+	HourPenalty      [2]float64 `json:"hour_penalty"`      // w ~ U(a,b); hour term −w·(d/4)², d = circular distance to best hour
 	WeekdayBoost     float64    `json:"weekday_boost"`     // logit for the account's best weekday
 	WeekendPenalty   float64    `json:"weekend_penalty"`   // logit subtracted on Saturday/Sunday (local)
 	WeekdaySD        float64    `json:"weekday_sd"`        // account-level noise per weekday
@@ -228,7 +228,7 @@ func DefaultModel() *Model {
 		ChannelSD:        0.3,
 		PreferredBoost:   1.0,
 		PreferredShare:   [5]float64{0, 0.45, 0.2, 0.25, 0.1},
-		HourPenalty:      [2]float64{0.6, 1.6},
+		HourPenalty:      [2]float64{0.5, 1.3},
 		WeekdayBoost:     0.4,
 		WeekendPenalty:   0.7,
 		WeekdaySD:        0.15,

@@ -68,7 +68,7 @@ type AccountTruth struct {
 	PreferredChannel data.Channel `json:"preferred_channel"`
 	ChannelEffect    [4]float64   `json:"channel_effect"` // logit for email, sms, call, letter
 	BestLocalHour    int          `json:"best_local_hour"`
-	HourPenalty      float64      `json:"hour_penalty"`   // w: hour term −w·(d/3)²
+	HourPenalty      float64      `json:"hour_penalty"`   // w: hour term −w·(d/4)²
 	BestWeekday      int          `json:"best_weekday"`   // 0=Sunday … 6=Saturday
 	WeekdayEffect    [7]float64   `json:"weekday_effect"` // logit, Sunday first
 	PromiseShare     float64      `json:"promise_share"`  // share of answers that are promises (calls ×CallPromise)
@@ -207,7 +207,7 @@ func truthColumns() map[string][]Column {
 			"recurring": "billed monthly on a fixed day", "churn_on": "date the account stops buying",
 			"holdout": "never contacted", "responsiveness": "α, logit", "preferred_channel": "channel with +PreferredBoost",
 			"channel_effect": "logit for email, sms, call, letter", "best_local_hour": "local hour of best response",
-			"hour_penalty": "w in −w·(d/3)²", "best_weekday": "0=Sunday", "weekday_effect": "logit, Sunday first",
+			"hour_penalty": "w in −w·(d/4)²", "best_weekday": "0=Sunday", "weekday_effect": "logit, Sunday first",
 			"promise_share": "share of answers that are promises", "promise_keep": "P(promise kept)",
 			"response_lag_days": "moved payment = next business day ≥ contact + lag"}),
 		"invoice": cols(InvoiceTruth{}, map[string]string{
