@@ -301,7 +301,7 @@ func (r *segReader) next() (*colBatch, error) {
 		var err error
 		switch cd.typ {
 		case tString:
-			b.str[c], err = r.readStrings(r.ccr[c].(*file.ByteArrayColumnChunkReader), n, b.str[c])
+			b.str[c], err = r.readStrings(r.ccr[c].(*file.ByteArrayColumnChunkReader), n, b.str[c], c == colAccount || cd.dict)
 		case tInt32:
 			b.i32[c] = grow(b.i32[c], n)
 			err = readFixed(r.ccr[c].(*file.Int32ColumnChunkReader).ReadBatch, b.i32[c])
@@ -343,7 +343,9 @@ func readFixed[T int32 | int64](read func(int64, []T, []int16, []int16) (int64, 
 
 // readStrings reads n values into dst. Page values are copied into one arena
 // per batch that becomes a single string; each value is a substring of it.
-func (r *segReader) readStrings(cr *file.ByteArrayColumnChunkReader, n int, dst []string) ([]string, error) {
+// With dedupe, a value equal to the previous one shares its string (sorted
+// account ids, low-cardinality columns).
+func (r *segReader) readStrings(cr *file.ByteArrayColumnChunkReader, n int, dst []string, dedupe bool) ([]string, error) {
 	r.scratch = grow(r.scratch, n)
 	r.arena = r.arena[:0]
 	r.ends = r.ends[:0]
@@ -361,7 +363,7 @@ func (r *segReader) readStrings(cr *file.ByteArrayColumnChunkReader, n int, dst 
 		}
 		// Copy now: the page buffer may be reused by the next call.
 		for _, v := range r.scratch[got : got+int(total)] {
-			if prevStart >= 0 && bytes.Equal(r.arena[prevStart:prevEnd], v) {
+			if dedupe && prevStart >= 0 && bytes.Equal(r.arena[prevStart:prevEnd], v) {
 				r.ends = append(r.ends, -1) // same as the previous value
 				continue
 			}
@@ -372,7 +374,6 @@ func (r *segReader) readStrings(cr *file.ByteArrayColumnChunkReader, n int, dst 
 		}
 		got += int(total)
 	}
-	clear(r.scratch[:n])
 	s := string(r.arena)
 	dst = grow(dst, n)
 	start := 0

@@ -13,7 +13,6 @@ import (
 	"sync"
 	"syscall"
 
-	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/apache/arrow-go/v18/parquet/metadata"
@@ -108,6 +107,7 @@ type Store struct {
 	log    *slog.Logger
 	props  map[*tableDef]*parquet.WriterProperties
 	rprops *parquet.ReaderProperties
+	alloc  poolAllocator
 	hook   func(stage string) // crash-test hook; nil outside tests
 
 	readers sharedLock
@@ -147,9 +147,9 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 	for _, t := range tables {
 		s.props[t] = writerProps(t, codec, o.RowGroupRows, o.BloomFPP)
 	}
-	s.rprops = parquet.NewReaderProperties(memory.DefaultAllocator)
+	s.rprops = parquet.NewReaderProperties(&s.alloc)
 	s.rprops.BufferedStreamEnabled = true
-	s.rprops.BufferSize = 256 << 10
+	s.rprops.BufferSize = 64 << 10
 
 	if !o.ReadOnly {
 		if err := s.create(); err != nil {
