@@ -138,4 +138,3 @@ func countsText(c data.Counts) string {
 	return fmt.Sprintf("%d accounts, %d invoices, %d payments, %d contacts, %d disputes",
 		c.Accounts, c.Invoices, c.Payments, c.Contacts, c.Disputes)
 }
-

@@ -234,4 +234,3 @@ func repoRoot(t *testing.T) string {
 	}
 	return filepath.Join(wd, "..", "..")
 }
-
