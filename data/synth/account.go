@@ -50,6 +50,10 @@ type account struct {
 	promiseShare float64
 	keep         float64
 	lag          int
+	// Reminder weights averaged over the randomised channels and hours, by
+	// weekday (see reminderMove); filled on first use.
+	remSoft, remProm [7]float64
+	remReady         bool
 
 	rate       float64 // invoices per month
 	recurring  bool

@@ -168,12 +168,29 @@ type chunkResult struct {
 func (c *config) generateChunk(ctx context.Context, idx int) *chunkResult {
 	lo, hi := idx*c.chunk, min(c.accounts, (idx+1)*c.chunk)
 	res := &chunkResult{idx: idx, rows: &data.Batch{}, truth: &TruthBatch{}}
+	outs := make([]*accountOut, 0, hi-lo)
+	var n data.Counts
 	for i := lo; i < hi; i++ {
 		if err := ctx.Err(); err != nil {
 			res.err = err
 			return res
 		}
-		c.materialize(c.generateAccount(i), res)
+		o := c.generateAccount(i)
+		outs = append(outs, o)
+		n = n.Add(data.Counts{Accounts: 1, Invoices: len(o.invoices), Payments: len(o.payments),
+			Contacts: len(o.contacts), Disputes: len(o.disputes)})
+	}
+	// Exact capacities: no append growth in the batch.
+	res.rows.Accounts = make([]data.Account, 0, n.Accounts)
+	res.rows.Invoices = make([]data.Invoice, 0, n.Invoices)
+	res.rows.Payments = make([]data.Payment, 0, n.Payments)
+	res.rows.Contacts = make([]data.Contact, 0, n.Contacts)
+	res.rows.Disputes = make([]data.Dispute, 0, n.Disputes)
+	res.truth.Accounts = make([]AccountTruth, 0, n.Accounts)
+	res.truth.Invoices = make([]InvoiceTruth, 0, n.Invoices)
+	res.truth.Contacts = make([]ContactTruth, 0, n.Contacts)
+	for _, o := range outs {
+		c.materialize(o, res)
 	}
 	return res
 }

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"testing"
 	"time"
+	_ "time/tzdata" // zones resolve without a system zoneinfo database
 
 	"github.com/duesight/duesight/data"
 )

@@ -310,8 +310,30 @@ func (g *gen) pLate(s *invState) (p, pNC float64) {
 // reminderMove is the probability that the pre-due reminder is answered in
 // a way that settles the invoice by its due date, given that it would
 // otherwise be late (then the reminder is always sent: the invoice is open).
+//
+// For a reminder on local day D with channel ch at hour h it is
+//
+//	r(ch, h, wd(D))·(1 − bounce_ch)·[(1 − π_ch)·soft_ch·1{D + lag ≤ P} + π_ch·keep·F(D)]
+//
+// where P = the last ad hoc payment day ≤ due (adhoc.next(x) ≤ due ⇔ x ≤ P)
+// and F(D) = the share of promise offsets pd ∈ [a, b] with D + pd ≤ P. In
+// the randomised regime this is averaged over D, ch and h; the (ch, h)
+// average depends on D only through its weekday, so it is tabulated once
+// per account (remSoft, remProm).
 func (g *gen) reminderMove(s *invState) float64 {
 	a, m := g.a, g.m
+	P := a.adhoc.prev(s.due)
+	pdLo, pdHi := m.PromiseDays[0], m.PromiseDays[1]
+	promShare := func(day data.Date) float64 {
+		n := P.Sub(day) - pdLo + 1 // offsets pdLo..P−day qualify
+		return float64(min(max(n, 0), pdHi-pdLo+1)) / float64(pdHi-pdLo+1)
+	}
+	soft := func(day data.Date) float64 {
+		if day.AddDays(a.lag) <= P {
+			return 1
+		}
+		return 0
+	}
 	switch s.regime {
 	case RegimeHoldout:
 		return 0
@@ -321,48 +343,47 @@ func (g *gen) reminderMove(s *invState) float64 {
 			return 0
 		}
 		ch := a.policyChannel(data.Email)
-		return g.moveGiven(s, day, ch, m.PolicyHour[ch])
+		sw, pw := a.reminderWeights(m, ch, m.PolicyHour[ch], day.Weekday())
+		return soft(day)*sw + promShare(day)*pw
 	}
-	nd, nh := m.RandomDaySpread+1, m.RandomHours[1]-m.RandomHours[0]+1
-	w := 1 / float64(nd*a.nCons*nh)
+	if !a.remReady {
+		nh := m.RandomHours[1] - m.RandomHours[0] + 1
+		for wd := range 7 {
+			var sw, pw float64
+			for i := range a.nCons {
+				ch := a.consented(i)
+				for h := m.RandomHours[0]; h <= m.RandomHours[1]; h++ {
+					x, y := a.reminderWeights(m, ch, h, time.Weekday(wd))
+					sw += x
+					pw += y
+				}
+			}
+			a.remSoft[wd], a.remProm[wd] = sw/float64(a.nCons*nh), pw/float64(a.nCons*nh)
+		}
+		a.remReady = true
+	}
+	nd := m.RandomDaySpread + 1
 	var sum float64
 	for off := 1; off <= nd; off++ {
 		day := s.due.AddDays(-off)
 		if day <= s.issue {
 			continue
 		}
-		for i := range a.nCons {
-			ch := a.consented(i)
-			for h := m.RandomHours[0]; h <= m.RandomHours[1]; h++ {
-				sum += g.moveGiven(s, day, ch, h)
-			}
-		}
+		wd := day.Weekday()
+		sum += soft(day)*a.remSoft[wd] + promShare(day)*a.remProm[wd]
 	}
-	return sum * w
+	return sum / float64(nd)
 }
 
-// moveGiven is P(a reminder on local day, channel ch, hour h moves the
-// settlement to a date ≤ due): P(answer) × [(1−π)·softMove·1{adhoc(day+lag) ≤ due}
-// + π·keep·P(adhoc(day+pd) ≤ due)].
-func (g *gen) moveGiven(s *invState, day data.Date, ch data.Channel, h int) float64 {
-	a, m := g.a, g.m
-	r := a.respProb(m, ch, h, day.Weekday(), 0)
+// reminderWeights returns, for a reminder on channel ch at local hour h on
+// weekday wd, P(answer)·(1−bounce)·(1−π)·softMove and P(answer)·(1−bounce)·π·keep.
+func (a *account) reminderWeights(m *Model, ch data.Channel, h int, wd time.Weekday) (soft, prom float64) {
+	r := a.respProb(m, ch, h, wd, 0)
 	if ch == data.Email {
 		r *= 1 - m.BounceRate
 	}
 	pi := a.promiseProb(m, ch)
-	var soft float64
-	if a.adhoc.next(day.AddDays(a.lag)) <= s.due {
-		soft = softMove(m, ch)
-	}
-	var prom float64
-	for pd := m.PromiseDays[0]; pd <= m.PromiseDays[1]; pd++ {
-		if a.adhoc.next(day.AddDays(pd)) <= s.due {
-			prom++
-		}
-	}
-	prom /= float64(m.PromiseDays[1] - m.PromiseDays[0] + 1)
-	return r * ((1-pi)*soft + pi*a.keep*prom)
+	return r * (1 - pi) * softMove(m, ch), r * pi * a.keep
 }
 
 // invoice simulates one invoice end to end and records its rows.
