@@ -71,6 +71,7 @@ type Ensemble struct {
 	roots  []int32   // first node of each tree; tree t spans nodes[roots[t]:roots[t+1]]
 	group  []int32   // output index of each tree
 	depth  []int32   // depth of each tree's deepest leaf (a lone root: 0)
+	means  []float64 // per node: cover-weighted mean output below it (TreeSHAP)
 
 	maxDepth int // max of depth
 

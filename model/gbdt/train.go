@@ -223,6 +223,7 @@ func Train(ctx context.Context, train Dataset, valid *Dataset, p Params) (*Ensem
 			e.truncate((bestRound + 1) * K)
 		}
 	}
+	e.computeMeans()
 	log.Info("gbdt: trained", "objective", string(p.Objective), "rows", n, "features", F,
 		"trees", e.NumTrees(), "best_iteration", e.bestIteration, "elapsed", time.Since(start))
 	return e, nil
