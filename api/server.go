@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -104,6 +106,8 @@ type Server struct {
 	metrics *metrics
 	engine  *gin.Engine
 
+	routeList []RouteInfo
+
 	reqPrefix string
 	reqSeq    atomic.Uint64
 }
@@ -186,25 +190,52 @@ func (s *Server) routes() *gin.Engine {
 	e.NoRoute(s.noRoute)
 	e.NoMethod(s.noMethod)
 
-	e.GET("/healthz", s.healthz)
-	e.GET("/readyz", s.readyz)
+	s.handle(e, "GET", "/healthz", "", s.healthz)
+	s.handle(e, "GET", "/readyz", "", s.readyz)
 	metricsHandler := gin.WrapH(promhttp.HandlerFor(s.opt.Registry, promhttp.HandlerOpts{
 		ErrorLog: promLogger{s.log}, ErrorHandling: promhttp.ContinueOnError}))
 	if s.opt.ProtectMetrics {
-		e.GET("/metrics", s.auth(PermMetrics), metricsHandler)
+		s.handle(e, "GET", "/metrics", PermMetrics, metricsHandler)
 	} else {
-		e.GET("/metrics", metricsHandler)
+		s.handle(e, "GET", "/metrics", "", metricsHandler)
 	}
-	v1 := e.Group("/v1")
-	v1.GET("/openapi.json", s.openapi)
-	v1.POST("/score", s.auth(PermScore), s.score)
-	v1.GET("/accounts/:id", s.auth(PermAccounts), s.account)
-	v1.GET("/worklist", s.auth(PermWorklist), s.worklist)
-	v1.POST("/events", s.auth(PermEvents), s.events)
-	v1.GET("/models", s.auth(PermModelsRead), s.models)
-	v1.POST("/models/:version/activate", s.auth(PermModelsManage), s.activate)
+	s.handle(e, "GET", "/v1/openapi.json", "", s.openapi)
+	s.handle(e, "POST", "/v1/score", PermScore, s.score)
+	s.handle(e, "GET", "/v1/accounts/:id", PermAccounts, s.account)
+	s.handle(e, "GET", "/v1/worklist", PermWorklist, s.worklist)
+	s.handle(e, "POST", "/v1/events", PermEvents, s.events)
+	s.handle(e, "GET", "/v1/models", PermModelsRead, s.models)
+	s.handle(e, "POST", "/v1/models/:version/activate", PermModelsManage, s.activate)
 	return e
 }
+
+// RouteInfo describes one served route.
+type RouteInfo struct {
+	Method string
+	// Path is the route template in OpenAPI form (/v1/accounts/{id}).
+	Path string
+	// Permission is what the route requires ("" for public routes).
+	Permission Permission
+}
+
+// handle registers a route, behind auth when perm is not "".
+func (s *Server) handle(e *gin.Engine, method, path string, perm Permission, h gin.HandlerFunc) {
+	if perm != "" {
+		e.Handle(method, path, s.auth(perm), h)
+	} else {
+		e.Handle(method, path, h)
+	}
+	segs := strings.Split(path, "/")
+	for i, seg := range segs {
+		if strings.HasPrefix(seg, ":") {
+			segs[i] = "{" + seg[1:] + "}"
+		}
+	}
+	s.routeList = append(s.routeList, RouteInfo{Method: method, Path: strings.Join(segs, "/"), Permission: perm})
+}
+
+// Routes lists the served routes and the permission each requires.
+func (s *Server) Routes() []RouteInfo { return slices.Clone(s.routeList) }
 
 // promLogger adapts slog to promhttp's error log.
 type promLogger struct{ log *slog.Logger }
