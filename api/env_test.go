@@ -89,19 +89,35 @@ func newEnv(t testing.TB, o envOptions) *env {
 	e.srv, err = api.New(api.Options{
 		Backend: e.be, Keys: ks, Registry: e.reg, Clock: e.clock.Now, RateLimit: o.rate, BodyLimit: o.bodyLimit,
 		MaxScoreBatch: o.maxScore, ProtectMetrics: o.protectMetrics,
-		Logger: slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Logger: e.logger(),
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !o.noServer {
-		e.ts = httptest.NewServer(e.srv.Handler())
-		t.Cleanup(e.ts.Close)
+		e.serve(e.srv)
 	}
 	if os.Getenv("API_TEST_LOGS") != "" {
 		t.Cleanup(func() { t.Log(e.logs.String()) })
 	}
 	return e
+}
+
+func (e *env) logger() *slog.Logger {
+	return slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// reg2 replaces the env's registry by a fresh one (for a second server).
+func (e *env) reg2() *prometheus.Registry {
+	e.reg = prometheus.NewRegistry()
+	return e.reg
+}
+
+// serve starts an httptest server for srv.
+func (e *env) serve(srv *api.Server) {
+	e.srv = srv
+	e.ts = httptest.NewServer(srv.Handler())
+	e.t.Cleanup(e.ts.Close)
 }
 
 // seed stores a sample history and returns it.

@@ -23,9 +23,9 @@ type fakeBackend struct {
 	store *datatest.MemStore
 	clock func() time.Time
 
-	down      atomic.Bool        // the store is unreachable: writes fail with Unavailable
-	scoreGate chan struct{}      // when not nil, Score waits for it (drain test)
-	scoreIn   chan struct{}      // when not nil, Score signals entry
+	down      atomic.Bool   // the store is unreachable: writes fail with Unavailable
+	scoreGate chan struct{} // when not nil, Score waits for it (drain test)
+	scoreIn   chan struct{} // when not nil, Score signals entry
 	scoreErr  atomic.Pointer[error]
 	wlBias    atomic.Int64 // changes the live ranking between pages
 
@@ -276,7 +276,7 @@ func (f *fakeBackend) rank(ctx context.Context, q api.WorklistQuery) (*snapshot,
 		}
 		hh := fnv.New32a()
 		fmt.Fprintf(hh, "%s|%d", h.Account.ID, bias)
-		ev := overdue/10 + int64(hh.Sum32()%1000)
+		ev := overdue/1000 + int64(hh.Sum32()%1_000_000)
 		items = append(items, api.WorklistItem{AccountID: h.Account.ID, Segment: h.Account.Segment,
 			ExpectedValue: data.Money{Minor: ev, Currency: h.Account.Currency},
 			Overdue:       data.Money{Minor: overdue, Currency: h.Account.Currency}, RiskTier: api.TierHigh,

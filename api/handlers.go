@@ -21,7 +21,7 @@ func (s *Server) backendCtx(c *gin.Context) (context.Context, context.CancelFunc
 // contractError reports a backend answer that breaks the Backend contract
 // (a bug: 500, logged).
 func contractError(format string, args ...any) error {
-	return data.Errorf(data.Internal, "backend contract: "+format, args...)
+	return &data.Error{Code: data.Internal, Message: "backend contract violated", Err: fmt.Errorf(format, args...)}
 }
 
 // score serves POST /v1/score.

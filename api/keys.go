@@ -309,7 +309,7 @@ func KeyIDOf(key string) string {
 func (s *KeyStore) Create(ctx context.Context, role Role, label string) (string, KeyInfo, error) {
 	if !role.Valid() {
 		_, err := ParseRole(string(role))
-		return "", KeyInfo{}, data.Errorf(data.Invalid, "create api key: role: %w", err)
+		return "", KeyInfo{}, data.Errorf(data.Invalid, "create api key: role: %v", err)
 	}
 	if reason := checkText(label); reason != "" || len(label) > 200 {
 		if reason == "" {
