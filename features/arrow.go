@@ -189,22 +189,23 @@ func (t *Table) Records(mem memory.Allocator, batchRows int) iter.Seq2[arrow.Rec
 	}
 }
 
-// FromArrow rebuilds a Table from record batches written by Record (or read
-// back from Parquet). The feature columns must match the current Catalog and
-// the schema hash metadata, when present, must equal SchemaHash. Stats are
-// recomputed from the labels (build counters are not stored).
-func FromArrow(recs iter.Seq2[arrow.RecordBatch, error]) (*Table, error) {
+// FromArrow rebuilds a Table from record batches of schema (as written by
+// Record, or read back from Parquet). The columns must be those of
+// ArrowSchema for the current Catalog, and the schema hash metadata, when
+// present, must equal SchemaHash; the horizon and grace are taken from the
+// metadata. Values are copied: FromArrow does not release the batches.
+// Stats hold the row and label counts (build counters are not stored).
+func FromArrow(schema *arrow.Schema, recs iter.Seq2[arrow.RecordBatch, error]) (*Table, error) {
 	t := NewTable()
-	first := true
+	if err := t.checkSchema(schema); err != nil {
+		return nil, err
+	}
 	for rec, err := range recs {
 		if err != nil {
 			return nil, fmt.Errorf("features: read records: %w", err)
 		}
-		if first {
-			if err := t.checkSchema(rec.Schema()); err != nil {
-				return nil, err
-			}
-			first = false
+		if err := checkFields(rec.Schema(), schema); err != nil {
+			return nil, err
 		}
 		if err := t.appendRecord(rec); err != nil {
 			return nil, err
@@ -256,7 +257,11 @@ func (t *Table) checkSchema(s *arrow.Schema) error {
 		}
 		t.Grace = g
 	}
-	want := t.ArrowSchema()
+	return checkFields(s, t.ArrowSchema())
+}
+
+// checkFields checks that s has the column names and types of want.
+func checkFields(s, want *arrow.Schema) error {
 	if s.NumFields() != want.NumFields() {
 		return fmt.Errorf("features: %d columns, want %d (%d keys and labels + %d features)",
 			s.NumFields(), want.NumFields(), len(keyFields), numFeatures)

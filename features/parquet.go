@@ -102,6 +102,10 @@ func ReadParquet(ctx context.Context, r parquet.ReaderAtSeeker) (*Table, error) 
 	if err != nil {
 		return nil, fmt.Errorf("features: parquet schema: %w", err)
 	}
+	schema, err := fr.Schema()
+	if err != nil {
+		return nil, fmt.Errorf("features: parquet schema: %w", err)
+	}
 	rr, err := fr.GetRecordReader(ctx, nil, nil)
 	if err != nil {
 		return nil, fmt.Errorf("features: parquet reader: %w", err)
@@ -117,7 +121,7 @@ func ReadParquet(ctx context.Context, r parquet.ReaderAtSeeker) (*Table, error) 
 			yield(nil, err)
 		}
 	}
-	t, err := FromArrow(iter.Seq2[arrow.RecordBatch, error](recs))
+	t, err := FromArrow(schema, iter.Seq2[arrow.RecordBatch, error](recs))
 	if err != nil {
 		return nil, fmt.Errorf("features: read parquet: %w", err)
 	}

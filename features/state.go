@@ -399,7 +399,7 @@ func (s *State) close(e openInvoice, closed, foldDay data.Date) {
 	b := binOf(dl)
 	if s.hist[b] == math.MaxUint16 { // halve every bin; keeps the proportions
 		for i := range s.hist {
-			s.hist[i] = (s.hist[i] + 1) / 2
+			s.hist[i] = s.hist[i]/2 + s.hist[i]%2 // rounds up; (c+1)/2 would overflow at 65535
 		}
 	}
 	s.hist[b]++
