@@ -95,8 +95,9 @@ func lookupKind[T any](ctx context.Context, s *Store, snap snapshot, k kind[T], 
 		}
 		var last string
 		first := len(dst)
+		scan := k.scanner()
 		for rows.Next() {
-			r, err := k.scan(rows)
+			r, err := scan(rows)
 			if err != nil {
 				rows.Close()
 				return nil, fail(err, "lookup %s by %s", k.table, col)

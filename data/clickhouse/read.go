@@ -33,50 +33,70 @@ func timeOf(u uint32) time.Time {
 	return time.Unix(int64(u), 0).UTC()
 }
 
-func scanAccount(rows driver.Rows) (data.Account, error) {
+// rowScanner decodes rows of one query. It reuses one destination list
+// (and scratch fields) for every row, so that scanning allocates only the
+// strings.
+type rowScanner[T any] func(driver.Rows) (T, error)
+
+func scanAccounts() rowScanner[data.Account] {
 	var r data.Account
 	var terms int32
 	var consent uint8
 	var created uint32
-	err := rows.Scan(&r.ID, &r.Name, &r.Segment, &r.Country, &r.Currency, &r.TimeZone, &terms, &r.CreditLimit, &consent, &created)
-	r.TermsDays, r.Consent, r.CreatedAt = int(terms), data.ChannelSet(consent), timeOf(created)
-	return r, err
+	dest := []any{&r.ID, &r.Name, &r.Segment, &r.Country, &r.Currency, &r.TimeZone, &terms, &r.CreditLimit, &consent, &created}
+	return func(rows driver.Rows) (data.Account, error) {
+		err := rows.Scan(dest...)
+		r.TermsDays, r.Consent, r.CreatedAt = int(terms), data.ChannelSet(consent), timeOf(created)
+		return r, err
+	}
 }
 
-func scanInvoice(rows driver.Rows) (data.Invoice, error) {
+func scanInvoices() rowScanner[data.Invoice] {
 	var r data.Invoice
 	var issue, due uint16
 	var by uint8
-	err := rows.Scan(&r.AccountID, &r.ID, &issue, &due, &r.Amount, &r.Currency, &by)
-	r.IssueDate, r.DueDate, r.DeliveredBy = data.Date(issue), data.Date(due), data.Channel(by)
-	return r, err
+	dest := []any{&r.AccountID, &r.ID, &issue, &due, &r.Amount, &r.Currency, &by}
+	return func(rows driver.Rows) (data.Invoice, error) {
+		err := rows.Scan(dest...)
+		r.IssueDate, r.DueDate, r.DeliveredBy = data.Date(issue), data.Date(due), data.Channel(by)
+		return r, err
+	}
 }
 
-func scanPayment(rows driver.Rows) (data.Payment, error) {
+func scanPayments() rowScanner[data.Payment] {
 	var r data.Payment
 	var date uint16
 	var method uint8
-	err := rows.Scan(&r.AccountID, &r.ID, &r.InvoiceID, &date, &r.Amount, &r.Currency, &method)
-	r.Date, r.Method = data.Date(date), data.Method(method)
-	return r, err
+	dest := []any{&r.AccountID, &r.ID, &r.InvoiceID, &date, &r.Amount, &r.Currency, &method}
+	return func(rows driver.Rows) (data.Payment, error) {
+		err := rows.Scan(dest...)
+		r.Date, r.Method = data.Date(date), data.Method(method)
+		return r, err
+	}
 }
 
-func scanContact(rows driver.Rows) (data.Contact, error) {
+func scanContacts() rowScanner[data.Contact] {
 	var r data.Contact
 	var channel, outcome uint8
 	var sent uint32
 	var promised uint16
-	err := rows.Scan(&r.AccountID, &r.ID, &r.InvoiceID, &channel, &sent, &outcome, &promised, &r.PromisedAmount)
-	r.Channel, r.SentAt, r.Outcome, r.PromisedDate = data.Channel(channel), timeOf(sent), data.Outcome(outcome), data.Date(promised)
-	return r, err
+	dest := []any{&r.AccountID, &r.ID, &r.InvoiceID, &channel, &sent, &outcome, &promised, &r.PromisedAmount}
+	return func(rows driver.Rows) (data.Contact, error) {
+		err := rows.Scan(dest...)
+		r.Channel, r.SentAt, r.Outcome, r.PromisedDate = data.Channel(channel), timeOf(sent), data.Outcome(outcome), data.Date(promised)
+		return r, err
+	}
 }
 
-func scanDispute(rows driver.Rows) (data.Dispute, error) {
+func scanDisputes() rowScanner[data.Dispute] {
 	var r data.Dispute
 	var opened, resolved uint16
-	err := rows.Scan(&r.AccountID, &r.ID, &r.InvoiceID, &opened, &resolved, &r.Reason)
-	r.OpenedOn, r.ResolvedOn = data.Date(opened), data.Date(resolved)
-	return r, err
+	dest := []any{&r.AccountID, &r.ID, &r.InvoiceID, &opened, &resolved, &r.Reason}
+	return func(rows driver.Rows) (data.Dispute, error) {
+		err := rows.Scan(dest...)
+		r.OpenedOn, r.ResolvedOn = data.Date(opened), data.Date(resolved)
+		return r, err
+	}
 }
 
 // kind describes how to read one history table.
@@ -87,25 +107,25 @@ type kind[T any] struct {
 	timeCol   string // the column Window applies to ("" = none)
 	timeIsDay bool   // timeCol is a Date (else a DateTime)
 	versioned bool   // rows may be rewritten: keep the last of equal ids
-	scan      func(driver.Rows) (T, error)
+	scanner   func() rowScanner[T] // a new decoder for one query
 	account   func(*T) string
 	id        func(*T) string
 }
 
 var (
 	accountKind = kind[data.Account]{table: "accounts", cols: accountCols, order: "account_id, seq", versioned: true,
-		scan: scanAccount, account: func(r *data.Account) string { return r.ID }, id: func(r *data.Account) string { return r.ID }}
+		scanner: scanAccounts, account: func(r *data.Account) string { return r.ID }, id: func(r *data.Account) string { return r.ID }}
 	invoiceKind = kind[data.Invoice]{table: "invoices", cols: invoiceCols, order: "account_id, issue_date, id",
-		timeCol: "issue_date", timeIsDay: true, scan: scanInvoice,
+		timeCol: "issue_date", timeIsDay: true, scanner: scanInvoices,
 		account: func(r *data.Invoice) string { return r.AccountID }, id: func(r *data.Invoice) string { return r.ID }}
 	paymentKind = kind[data.Payment]{table: "payments", cols: paymentCols, order: "account_id, date, id",
-		timeCol: "date", timeIsDay: true, scan: scanPayment,
+		timeCol: "date", timeIsDay: true, scanner: scanPayments,
 		account: func(r *data.Payment) string { return r.AccountID }, id: func(r *data.Payment) string { return r.ID }}
 	contactKind = kind[data.Contact]{table: "contacts", cols: contactCols, order: "account_id, sent_at, id, seq",
-		timeCol: "sent_at", versioned: true, scan: scanContact,
+		timeCol: "sent_at", versioned: true, scanner: scanContacts,
 		account: func(r *data.Contact) string { return r.AccountID }, id: func(r *data.Contact) string { return r.ID }}
 	disputeKind = kind[data.Dispute]{table: "disputes", cols: disputeCols, order: "account_id, opened_on, id, seq",
-		timeCol: "opened_on", timeIsDay: true, versioned: true, scan: scanDispute,
+		timeCol: "opened_on", timeIsDay: true, versioned: true, scanner: scanDisputes,
 		account: func(r *data.Dispute) string { return r.AccountID }, id: func(r *data.Dispute) string { return r.ID }}
 )
 
@@ -207,6 +227,7 @@ func streamQuery[T any](s *Store, k kind[T], snap snapshot, q data.HistoryQuery,
 // cursor reads one ordered table stream, one account at a time.
 type cursor[T any] struct {
 	k     kind[T]
+	scan  rowScanner[T]
 	rows  driver.Rows
 	head  T
 	acc   string // account of head
@@ -219,7 +240,7 @@ func (c *cursor[T]) next() {
 		c.valid, c.err = false, c.rows.Err()
 		return
 	}
-	c.head, c.err = c.k.scan(c.rows)
+	c.head, c.err = c.scan(c.rows)
 	c.valid = c.err == nil
 	c.acc = c.k.account(&c.head)
 }
@@ -260,6 +281,7 @@ func (c *cursor[T]) open(ctx context.Context, s *Store, query string, args ...an
 		return fail(err, "query %s", c.k.table)
 	}
 	c.rows = rows
+	c.scan = c.k.scanner()
 	c.next()
 	if c.err != nil {
 		return fail(c.err, "read %s", c.k.table)

@@ -164,8 +164,10 @@ func (s *Store) begin(ctx context.Context) (*writer, error) {
 		}
 		return nil, err
 	}
-	w := &writer{s: s, seq: seq, expires: expires, beat: 1, stop: make(chan struct{}), stopped: make(chan struct{})}
-	w.bufs = []buffer{&w.acc, &w.inv, &w.pay, &w.con, &w.dis}
+	w := &writer{s: s, seq: seq, expires: expires, beat: 1, stop: make(chan struct{}), stopped: make(chan struct{}),
+		acc: &accountBuf{}, inv: &invoiceBuf{}, pay: &paymentBuf{}, con: &contactBuf{}, dis: &disputeBuf{},
+		flushed: map[string]bool{}}
+	w.startSender()
 	go w.heartbeat()
 	s.log.Debug("write begun", slog.Uint64("seq", seq))
 	return w, nil
@@ -177,16 +179,31 @@ type writer struct {
 	s   *Store
 	seq uint64
 
-	acc  accountBuf
-	inv  invoiceBuf
-	pay  paymentBuf
-	con  contactBuf
-	dis  disputeBuf
-	bufs []buffer
+	// The buffers being filled. A full buffer is handed to the sender
+	// goroutine and replaced by the table's spare, so that filling the next
+	// block overlaps with sending the previous one (two buffers per table).
+	acc *accountBuf
+	inv *invoiceBuf
+	pay *paymentBuf
+	con *contactBuf
+	dis *disputeBuf
 
-	rows    uint64          // rows sent so far
-	flushed map[string]bool // tables that received rows (for Rollback)
+	rows    uint64          // rows handed to the sender
+	flushed map[string]bool // tables that were handed rows (for Rollback)
+	broken  error           // a hand-off was interrupted: only Rollback remains
 	done    bool
+
+	// Sender goroutine: sends jobs in order with sendCtx, returns each sent
+	// buffer (reset) to spare[table], records the first error in sendErr
+	// (then skips the remaining jobs) and closes sent when jobs is closed.
+	sendCtx    context.Context
+	sendCancel context.CancelFunc
+	jobs       chan buffer
+	spare      map[string]chan buffer
+	sent       chan struct{}
+	closeJobs  sync.Once
+	sendMu     sync.Mutex // guards sendErr
+	sendErr    error
 
 	stop, stopped chan struct{}
 	stopOnce      sync.Once
@@ -254,11 +271,14 @@ func (w *writer) Write(ctx context.Context, b *data.Batch) error {
 	if _, _, err := w.leaseState(); err != nil {
 		return err
 	}
+	if w.broken != nil {
+		return w.broken
+	}
 	for i := range b.Accounts {
 		if err := w.acc.add(i, &b.Accounts[i], w.seq); err != nil {
 			return err
 		}
-		if err := w.maybeFlush(ctx, &w.acc); err != nil {
+		if err := rotate(ctx, w, &w.acc); err != nil {
 			return err
 		}
 	}
@@ -266,7 +286,7 @@ func (w *writer) Write(ctx context.Context, b *data.Batch) error {
 		if err := w.inv.add(i, &b.Invoices[i], w.seq); err != nil {
 			return err
 		}
-		if err := w.maybeFlush(ctx, &w.inv); err != nil {
+		if err := rotate(ctx, w, &w.inv); err != nil {
 			return err
 		}
 	}
@@ -274,7 +294,7 @@ func (w *writer) Write(ctx context.Context, b *data.Batch) error {
 		if err := w.pay.add(i, &b.Payments[i], w.seq); err != nil {
 			return err
 		}
-		if err := w.maybeFlush(ctx, &w.pay); err != nil {
+		if err := rotate(ctx, w, &w.pay); err != nil {
 			return err
 		}
 	}
@@ -282,7 +302,7 @@ func (w *writer) Write(ctx context.Context, b *data.Batch) error {
 		if err := w.con.add(i, &b.Contacts[i], w.seq); err != nil {
 			return err
 		}
-		if err := w.maybeFlush(ctx, &w.con); err != nil {
+		if err := rotate(ctx, w, &w.con); err != nil {
 			return err
 		}
 	}
@@ -290,37 +310,110 @@ func (w *writer) Write(ctx context.Context, b *data.Batch) error {
 		if err := w.dis.add(i, &b.Disputes[i], w.seq); err != nil {
 			return err
 		}
-		if err := w.maybeFlush(ctx, &w.dis); err != nil {
+		if err := rotate(ctx, w, &w.dis); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (w *writer) maybeFlush(ctx context.Context, b buffer) error {
-	if b.len() < w.s.opt.BlockRows {
+// rotate hands a full buffer to the sender and replaces it with the
+// table's spare.
+func rotate[P buffer](ctx context.Context, w *writer, p *P) error {
+	if (*p).len() < w.s.opt.BlockRows {
 		return nil
 	}
-	return w.flush(ctx, b)
+	nb, err := w.handOff(ctx, *p)
+	if err != nil {
+		return err
+	}
+	*p = nb.(P)
+	return nil
 }
 
-// flush sends a buffer as one insert block.
-func (w *writer) flush(ctx context.Context, b buffer) error {
-	n := b.len()
-	if n == 0 {
-		return nil
+func (w *writer) startSender() {
+	w.sendCtx, w.sendCancel = context.WithCancel(context.Background())
+	w.jobs = make(chan buffer)
+	w.sent = make(chan struct{})
+	w.spare = map[string]chan buffer{}
+	for _, b := range []buffer{&accountBuf{}, &invoiceBuf{}, &paymentBuf{}, &contactBuf{}, &disputeBuf{}} {
+		// Room for both buffers of the table: the sender never blocks
+		// returning one, even if an interrupted hand-off left the other.
+		w.spare[b.table()] = make(chan buffer, 2)
+		w.spare[b.table()] <- b
 	}
-	if w.flushed == nil {
-		w.flushed = map[string]bool{}
+	go func() {
+		defer close(w.sent)
+		for b := range w.jobs {
+			if w.senderErr() == nil {
+				n := b.len()
+				if err := w.s.insert(w.sendCtx, w.s.d.table(b.table()), b); err != nil {
+					w.sendMu.Lock()
+					w.sendErr = fmt.Errorf("write %d %s rows: %w", n, b.table(), err)
+					w.sendMu.Unlock()
+				}
+			}
+			b.reset()
+			w.spare[b.table()] <- b
+		}
+	}()
+}
+
+func (w *writer) senderErr() error {
+	w.sendMu.Lock()
+	defer w.sendMu.Unlock()
+	return w.sendErr
+}
+
+// handOff queues b for sending (waiting while the sender is busy with the
+// previous block) and returns the table's spare buffer.
+func (w *writer) handOff(ctx context.Context, b buffer) (buffer, error) {
+	if err := w.senderErr(); err != nil {
+		return nil, err
 	}
 	// Mark before sending: a failed send may still have stored rows.
 	w.flushed[b.table()] = true
-	if err := w.s.insert(ctx, w.s.d.table(b.table()), b); err != nil {
-		return fmt.Errorf("write %d %s rows: %w", n, b.table(), err)
+	w.rows += uint64(b.len())
+	select {
+	case w.jobs <- b:
+	case <-ctx.Done():
+		w.broken = errorf(data.Unavailable, ctx.Err(), "clickhouse: write interrupted")
+		return nil, w.broken
 	}
-	w.rows += uint64(n)
-	b.reset()
-	return nil
+	select {
+	case nb := <-w.spare[b.table()]:
+		return nb, nil
+	case <-ctx.Done():
+		w.broken = errorf(data.Unavailable, ctx.Err(), "clickhouse: write interrupted")
+		return nil, w.broken
+	}
+}
+
+// drain sends the partly filled buffers and waits for the sender to finish.
+func (w *writer) drain(ctx context.Context) error {
+	for _, b := range []buffer{w.acc, w.inv, w.pay, w.con, w.dis} {
+		if b.len() == 0 {
+			continue
+		}
+		if _, err := w.handOff(ctx, b); err != nil {
+			return err
+		}
+	}
+	w.closeJobs.Do(func() { close(w.jobs) })
+	select {
+	case <-w.sent:
+	case <-ctx.Done():
+		w.broken = errorf(data.Unavailable, ctx.Err(), "clickhouse: write interrupted")
+		return w.broken
+	}
+	return w.senderErr()
+}
+
+// stopSender abandons queued blocks and waits for the sender to exit.
+func (w *writer) stopSender() {
+	w.sendCancel()
+	w.closeJobs.Do(func() { close(w.jobs) })
+	<-w.sent
 }
 
 // insert sends a buffer's columns to table as one block.
@@ -351,11 +444,13 @@ func (w *writer) Commit(ctx context.Context) error {
 	if err := w.s.check(); err != nil {
 		return err
 	}
-	for _, b := range w.bufs {
-		if err := w.flush(ctx, b); err != nil {
-			return err // the caller's Rollback cleans up
-		}
+	if w.broken != nil {
+		return w.broken
 	}
+	if err := w.drain(ctx); err != nil {
+		return err // the caller's Rollback cleans up
+	}
+	w.sendCancel()
 	w.stopHeartbeat()
 	if err := w.verifyLease(ctx); err != nil {
 		return err
@@ -436,9 +531,7 @@ func (w *writer) Rollback() error {
 	w.done = true
 	defer w.s.endWrite()
 	w.stopHeartbeat()
-	for _, b := range w.bufs {
-		b.reset()
-	}
+	w.stopSender()
 	if w.s.closed.Load() {
 		return nil // the lease expires; Vacuum removes the rows
 	}
