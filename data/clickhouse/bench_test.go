@@ -223,4 +223,3 @@ func BenchmarkHistories(b *testing.B) {
 		})
 	}
 }
-

@@ -103,10 +103,10 @@ func scanDisputes() rowScanner[data.Dispute] {
 type kind[T any] struct {
 	table     string
 	cols      string
-	order     string // ORDER BY of a stream; ends with seq for versioned kinds
-	timeCol   string // the column Window applies to ("" = none)
-	timeIsDay bool   // timeCol is a Date (else a DateTime)
-	versioned bool   // rows may be rewritten: keep the last of equal ids
+	order     string               // ORDER BY of a stream; ends with seq for versioned kinds
+	timeCol   string               // the column Window applies to ("" = none)
+	timeIsDay bool                 // timeCol is a Date (else a DateTime)
+	versioned bool                 // rows may be rewritten: keep the last of equal ids
 	scanner   func() rowScanner[T] // a new decoder for one query
 	account   func(*T) string
 	id        func(*T) string
