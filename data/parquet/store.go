@@ -220,6 +220,9 @@ func (s *Store) create() error {
 	return nil
 }
 
+// Dir returns the store directory.
+func (s *Store) Dir() string { return s.dir }
+
 // SchemaVersion implements data.Store.
 func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
 	m, err := s.current(ctx)
