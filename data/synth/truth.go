@@ -237,11 +237,13 @@ type TruthWriter struct {
 	closed bool
 }
 
-// NewTruthWriter writes plain JSON lines to w (compressed with gzip when gz).
+// NewTruthWriter writes JSON lines to w, gzip-compressed (fastest level) when gz.
 func NewTruthWriter(w io.Writer, gz bool) *TruthWriter {
 	t := &TruthWriter{}
 	if gz {
-		t.gz = gzip.NewWriter(w)
+		// BestSpeed: the truth is written by one goroutine, and default
+		// compression would be the bottleneck of large runs.
+		t.gz, _ = gzip.NewWriterLevel(w, gzip.BestSpeed)
 		w = t.gz
 	}
 	t.bw = bufio.NewWriterSize(w, 1<<16)
