@@ -259,10 +259,6 @@ func (c *config) materialize(o *accountOut, res *chunkResult) {
 	for i := range o.invoices {
 		invIDs[i] = nextID()
 	}
-	disputed := make([]bool, len(o.invoices))
-	for _, d := range o.disputes {
-		disputed[d.inv] = true
-	}
 	for i := range o.invoices {
 		v := &o.invoices[i]
 		ch := data.Email

@@ -207,6 +207,8 @@ func TestOptionsErrors(t *testing.T) {
 		{"negative workers", synth.Options{To: testTo, Workers: -2}, []string{"Options.Workers"}},
 		{"negative chunk", synth.Options{To: testTo, ChunkAccounts: -2}, []string{"Options.ChunkAccounts"}},
 		{"window too short", synth.Options{To: testTo, From: testTo.AddDays(-10)}, []string{"Options.To", "want at least 60"}},
+		{"half a random period", synth.Options{To: testTo, RandomFrom: testTo.AddDays(-100)}, []string{"Options.RandomTo", "both"}},
+		{"too many workers", synth.Options{To: testTo, Workers: 5000}, []string{"Options.Workers"}},
 		{"random period reversed", synth.Options{To: testTo, RandomFrom: testTo, RandomTo: testTo.AddDays(-5)}, []string{"Options.RandomTo"}},
 		{"To too late", synth.Options{To: data.MaxDate}, []string{"Options.To", "too late"}},
 		{"bad model", synth.Options{To: testTo, Model: bad}, []string{"Options.Model", "HoldoutShare", "DunningChannels", "StageEffect"}},

@@ -61,7 +61,10 @@ const (
 	horizonDays = 1300
 	// maxTenureDays is how long before From an account may have been created.
 	maxTenureDays = 8 * 365
-	calendarLead  = maxTenureDays + 60
+	// calendarLead is how far before From the calendars start (for
+	// look-backs such as the last run day before a due date).
+	calendarLead = 60
+	maxWorkers   = 1024
 )
 
 // config is validated Options with defaults applied and derived tables.
@@ -107,7 +110,7 @@ func (o Options) resolve() (*config, error) {
 	}
 	if c.to != 0 {
 		switch {
-		case c.from.AddDays(-calendarLead) < data.MinDate:
+		case c.from.AddDays(-maxTenureDays-calendarLead) < data.MinDate:
 			bad("From", "%s is too early: accounts may be created up to %d days before From, which must stay after %s",
 				c.from, maxTenureDays, data.MinDate)
 		case c.to.AddDays(horizonDays) > data.MaxDate:
@@ -120,17 +123,19 @@ func (o Options) resolve() (*config, error) {
 		}
 	}
 	c.randFrom, c.randTo = o.RandomFrom, o.RandomTo
-	if c.randFrom == 0 && c.randTo == 0 && c.to != 0 {
+	switch {
+	case c.randFrom == 0 && c.randTo == 0 && c.to != 0:
 		c.randFrom, c.randTo = max(c.from, c.to.AddDays(-365)), max(c.from, c.to.AddDays(-183))
-	}
-	if c.randTo < c.randFrom {
+	case (c.randFrom == 0) != (c.randTo == 0):
+		bad("RandomTo", "set both RandomFrom and RandomTo, or neither (got %q and %q)", c.randFrom, c.randTo)
+	case c.randTo < c.randFrom:
 		bad("RandomTo", "%s is before RandomFrom %s", c.randTo, c.randFrom)
 	}
 	switch {
 	case c.workers == 0:
 		c.workers = runtime.GOMAXPROCS(0)
-	case c.workers < 0:
-		bad("Workers", "%d is negative", c.workers)
+	case c.workers < 0 || c.workers > maxWorkers:
+		bad("Workers", "%d is outside 0..%d", c.workers, maxWorkers)
 	}
 	switch {
 	case c.chunk == 0:

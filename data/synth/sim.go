@@ -157,7 +157,7 @@ func sellerDay(d data.Date) data.Date {
 
 // invoices draws the account's invoice arrival process and simulates each.
 func (g *gen) invoices() {
-	a, r, m := g.a, g.r, g.m
+	a, r, m, c := g.a, g.r, g.m, g.c
 	perDay := a.rate / 30.4375
 	// Recurring accounts get one invoice a month on billDay plus extras at
 	// 20% of their rate; the others get a Poisson stream at their rate.
@@ -171,7 +171,9 @@ func (g *gen) invoices() {
 			nextRec = data.NewDate(y, mo+1, a.billDay)
 		}
 	}
-	nextPois := a.start.AddDays(int(r.ExpFloat64() / extra))
+	// Gaps are capped at the window length so that tiny rates cannot overflow.
+	maxGap := float64(c.to.Sub(c.from) + 1)
+	nextPois := a.start.AddDays(int(min(r.ExpFloat64()/extra, maxGap)))
 	type open struct {
 		settle data.Date
 		amount int64
@@ -185,7 +187,7 @@ func (g *gen) invoices() {
 			nextRec = data.NewDate(y, mo+1, a.billDay)
 		} else {
 			issue = nextPois
-			nextPois = nextPois.AddDays(1 + int(r.ExpFloat64()/extra))
+			nextPois = nextPois.AddDays(1 + int(min(r.ExpFloat64()/extra, maxGap)))
 		}
 		issue = sellerDay(issue)
 		if issue >= a.end {

@@ -94,7 +94,9 @@ type InvoiceTruth struct {
 	PLate          float64 `json:"p_late"`
 	PLateNoContact float64 `json:"p_late_no_contact"`
 	Path           Path    `json:"path"`
-	Disputed       bool    `json:"disputed"`
+	// Disputed: the model disputes the invoice (the dispute row exists in
+	// the store only if it was opened before To).
+	Disputed bool `json:"disputed"`
 	// SettledOn is the latent settlement date, simulated past To; DaysLate
 	// = SettledOn − DueDate; Late = DaysLate > 0. Censored: SettledOn ≥ To,
 	// so the store shows the invoice (partly) open.
