@@ -15,10 +15,13 @@ import (
 // "use the default"; To must be set (there is deliberately no "now").
 type Options struct {
 	// Seed selects the random world. Same Options (Seed, sizes, dates, Model)
-	// → byte-identical rows and truth, whatever Workers and ChunkAccounts are.
+	// → byte-identical rows and truth, whatever Workers, ChunkAccounts and
+	// GOMAXPROCS are (on one architecture and Go release: math.Exp and
+	// math/rand/v2's samplers are not promised bit-identical across them).
 	Seed uint64
-	// Accounts is the number of accounts (default DefaultAccounts = 5,000).
-	// Account k (1-based) has id "A" + k zero-padded to max(7, digits(Accounts)).
+	// Accounts is the number of accounts (default DefaultAccounts = 5,000,
+	// at most MaxAccounts). Account k (1-based) has id "A" + k zero-padded to
+	// 7 digits ("A0000001"), so byte order is numeric order.
 	// An account's rows depend only on (Seed, k, window, Model), not on
 	// Accounts, so a smaller run is a prefix of a larger one.
 	Accounts int
