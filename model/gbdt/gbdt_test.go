@@ -372,11 +372,6 @@ func TestContributionsSumToMargin(t *testing.T) {
 					t.Fatalf("%s output %d: contributions sum to %v, margin %v", obj, k, s, margin[k])
 				}
 			}
-			for j, v := range row {
-				if math.IsNaN(v) && phi[j] == 0 && false {
-					t.Log(j)
-				}
-			}
 		}
 	}
 }

@@ -58,7 +58,9 @@ type grower struct {
 
 	gpair   []gradPair // gradients of the tree being grown, one per row
 	rows    []int32    // sampled rows, partitioned in place by node
-	scratch []int32
+	scratch []int32    // partition buffer, same positions as rows
+	flags   []uint8    // partition: 1 if the row at this position goes left
+	ptasks  []partitionTask
 
 	nodes     []tnode
 	free      [][]gradPair
@@ -77,6 +79,7 @@ func newGrower(p *Params, bm *binMapper, bins []uint8, n int) *grower {
 		gpair:   make([]gradPair, n),
 		rows:    make([]int32, 0, n),
 		scratch: make([]int32, n),
+		flags:   make([]uint8, n),
 	}
 	if hasNonZero(p.MonotoneConstraints) {
 		g.mono = make([]int8, g.nf)
@@ -282,8 +285,7 @@ func (g *grower) expand(parents []int32, leaves int) []int32 {
 		g.nodes = append(g.nodes, l, r)
 		children = append(children, first, first+1)
 	}
-	// Partition rows, one task per parent (ranges are disjoint).
-	parallelFor(g.workers, len(parents), func(i int) { g.partition(parents[i]) })
+	g.partition(parents)
 
 	// Decide which children get a histogram: those that may split again.
 	// The smaller child is built from its rows; its sibling is derived in
