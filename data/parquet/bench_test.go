@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"os"
-	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -74,42 +72,69 @@ func fill(tb testing.TB, s *parquet.Store, n int) data.Counts {
 	return c
 }
 
-func benchOpts() parquet.Options {
-	o := parquet.Options{Compression: parquet.Compression(os.Getenv("PQ_CODEC"))}
-	if v, err := strconv.Atoi(os.Getenv("PQ_RG")); err == nil {
-		o.RowGroupRows = v
+// streamAll streams every history and checks the invoice count.
+func streamAll(b *testing.B, s *parquet.Store, want int) {
+	n := 0
+	for h, err := range s.Histories(context.Background(), data.HistoryQuery{}) {
+		if err != nil {
+			b.Fatal(err)
+		}
+		n += len(h.Invoices)
 	}
-	if v, err := strconv.Atoi(os.Getenv("PQ_BATCH")); err == nil {
-		o.ReadBatchRows = v
+	if n != want {
+		b.Fatalf("streamed %d invoices; want %d", n, want)
 	}
-	return o
 }
 
+// BenchmarkHistories measures the full-history stream of a compacted store
+// with default options. Run it with GOMAXPROCS=1 for the one-core rate;
+// invoices/cpu-s divides by the process's CPU time instead of wall time.
 func BenchmarkHistories(b *testing.B) {
 	for _, accounts := range []int{10_000, 100_000} {
 		b.Run(fmt.Sprintf("invoices=%.0e", float64(accounts*10)), func(b *testing.B) {
-			s := openStore(b, b.TempDir(), benchOpts())
+			s := openStore(b, b.TempDir(), parquet.Options{})
 			defer s.Close()
 			c := fill(b, s, accounts)
-			ctx := context.Background()
 			b.ReportAllocs()
 			cpu0 := cpuTime()
 			for b.Loop() {
-				n := 0
-				for h, err := range s.Histories(ctx, data.HistoryQuery{}) {
-					if err != nil {
-						b.Fatal(err)
-					}
-					n += len(h.Invoices)
-				}
-				if n != c.Invoices {
-					b.Fatalf("streamed %d invoices; want %d", n, c.Invoices)
-				}
+				streamAll(b, s, c.Invoices)
 			}
 			cpu := (cpuTime() - cpu0).Seconds()
 			b.ReportMetric(float64(c.Invoices)*float64(b.N)/b.Elapsed().Seconds(), "invoices/s")
 			b.ReportMetric(float64(c.Invoices)*float64(b.N)/cpu, "invoices/cpu-s")
 			b.ReportMetric(float64(c.Total())*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+		})
+	}
+}
+
+// BenchmarkCodecs compares segment compression codecs: file size per row,
+// and the stream rate per CPU second.
+func BenchmarkCodecs(b *testing.B) {
+	const accounts = 20_000
+	for _, codec := range []parquet.Compression{parquet.Snappy, parquet.Zstd, parquet.Uncompressed} {
+		b.Run(fmt.Sprintf("codec=%s/invoices=%.0e", codec, float64(accounts*10)), func(b *testing.B) {
+			s := openStore(b, b.TempDir(), parquet.Options{Compression: codec})
+			defer s.Close()
+			c := fill(b, s, accounts)
+			st, err := s.Stats(context.Background())
+			if err != nil {
+				b.Fatal(err)
+			}
+			var size int64
+			for _, segs := range st.Segments {
+				for _, sg := range segs {
+					size += sg.Bytes
+				}
+			}
+			b.ReportAllocs()
+			cpu0 := cpuTime()
+			for b.Loop() {
+				streamAll(b, s, c.Invoices)
+			}
+			cpu := (cpuTime() - cpu0).Seconds()
+			b.ReportMetric(float64(size)/float64(c.Total()), "bytes/row")
+			b.ReportMetric(float64(c.Invoices)*float64(b.N)/cpu, "invoices/cpu-s")
 		})
 	}
 }
@@ -136,10 +161,12 @@ func BenchmarkIngest(b *testing.B) {
 		b.Run(fmt.Sprintf("rows=%.0e", float64(c.Total())), func(b *testing.B) {
 			ctx := context.Background()
 			b.ReportAllocs()
+			var cpu time.Duration
 			for b.Loop() {
 				b.StopTimer()
 				s := openStore(b, b.TempDir(), parquet.Options{})
 				b.StartTimer()
+				cpu0 := cpuTime()
 				w, err := s.Begin(ctx)
 				if err != nil {
 					b.Fatal(err)
@@ -152,11 +179,13 @@ func BenchmarkIngest(b *testing.B) {
 				if err := w.Commit(ctx); err != nil {
 					b.Fatal(err)
 				}
+				cpu += cpuTime() - cpu0
 				b.StopTimer()
 				_ = s.Close()
 				b.StartTimer()
 			}
 			b.ReportMetric(float64(c.Total())*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+			b.ReportMetric(float64(c.Total())*float64(b.N)/cpu.Seconds(), "rows/cpu-s")
 		})
 	}
 }

@@ -29,7 +29,7 @@ func TestConformance(t *testing.T) {
 		opts parquet.Options
 	}{
 		{"defaults", parquet.Options{}},
-		{"tiny-row-groups", parquet.Options{RowGroupRows: 7, SegmentRowGroups: 3, ReadBatchRows: 5}},
+		{"tiny-row-groups", parquet.Options{RowGroupRows: 13, SegmentRowGroups: 3, ReadBatchRows: 5}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dirs := map[data.Store]string{}

@@ -314,7 +314,7 @@ type rowOps[T any] struct {
 	def *tableDef
 	put func(b *colBatch, r *T)
 	get func(b *colBatch, i int) T
-	cmp func(a, b *T) int // (account_id, time, id) order
+	cmp func(a, b T) int // (account_id, time, id) order
 }
 
 var accountRows = rowOps[data.Account]{
@@ -339,7 +339,7 @@ var accountRows = rowOps[data.Account]{
 			TermsDays: int(b.i32[acTerms][i]), CreditLimit: b.i64[acCredit][i],
 			Consent: data.ChannelSet(b.i32[acConsent][i]), CreatedAt: unixOrZero(b.i64[acCreated][i])}
 	},
-	cmp: func(a, b *data.Account) int { return cmp.Compare(a.ID, b.ID) },
+	cmp: func(a, b data.Account) int { return cmp.Compare(a.ID, b.ID) },
 }
 
 var invoiceRows = rowOps[data.Invoice]{
@@ -360,7 +360,7 @@ var invoiceRows = rowOps[data.Invoice]{
 			DueDate: data.Date(b.i32[ivDue][i]), Amount: b.i64[ivAmount][i], Currency: b.str[ivCurrency][i],
 			DeliveredBy: data.Channel(b.i32[ivDelivered][i])}
 	},
-	cmp: func(a, b *data.Invoice) int {
+	cmp: func(a, b data.Invoice) int {
 		return cmp.Or(cmp.Compare(a.AccountID, b.AccountID), cmp.Compare(a.IssueDate, b.IssueDate), cmp.Compare(a.ID, b.ID))
 	},
 }
@@ -383,7 +383,7 @@ var paymentRows = rowOps[data.Payment]{
 			Date: data.Date(b.i32[colTime][i]), Amount: b.i64[pyAmount][i], Currency: b.str[pyCurrency][i],
 			Method: data.Method(b.i32[pyMethod][i])}
 	},
-	cmp: func(a, b *data.Payment) int {
+	cmp: func(a, b data.Payment) int {
 		return cmp.Or(cmp.Compare(a.AccountID, b.AccountID), cmp.Compare(a.Date, b.Date), cmp.Compare(a.ID, b.ID))
 	},
 }
@@ -408,7 +408,7 @@ var contactRows = rowOps[data.Contact]{
 			Outcome: data.Outcome(b.i32[ctOutcome][i]), PromisedDate: data.Date(b.i32[ctPromDate][i]),
 			PromisedAmount: b.i64[ctPromAmount][i]}
 	},
-	cmp: func(a, b *data.Contact) int {
+	cmp: func(a, b data.Contact) int {
 		return cmp.Or(cmp.Compare(a.AccountID, b.AccountID), cmp.Compare(secondsOf(a.SentAt), secondsOf(b.SentAt)),
 			cmp.Compare(a.ID, b.ID))
 	},
@@ -430,7 +430,7 @@ var disputeRows = rowOps[data.Dispute]{
 		return data.Dispute{ID: b.str[colID][i], AccountID: b.str[colAccount][i], InvoiceID: b.str[dsInvoice][i],
 			OpenedOn: data.Date(b.i32[colTime][i]), ResolvedOn: data.Date(b.i32[dsResolved][i]), Reason: b.str[dsReason][i]}
 	},
-	cmp: func(a, b *data.Dispute) int {
+	cmp: func(a, b data.Dispute) int {
 		return cmp.Or(cmp.Compare(a.AccountID, b.AccountID), cmp.Compare(a.OpenedOn, b.OpenedOn), cmp.Compare(a.ID, b.ID))
 	},
 }

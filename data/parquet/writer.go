@@ -239,7 +239,7 @@ func (t *tableWriter[T]) flush() error {
 	if len(t.buf) == 0 {
 		return nil
 	}
-	slices.SortFunc(t.buf, func(a, b T) int { return t.ops.cmp(&a, &b) })
+	slices.SortFunc(t.buf, t.ops.cmp)
 	if t.col == nil {
 		t.col = newColBatch(t.ops.def, t.chunk)
 	}
