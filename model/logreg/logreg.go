@@ -51,7 +51,7 @@ type Params struct {
 	// MaxIter bounds L-BFGS major iterations (default 1000).
 	MaxIter int `json:"max_iter"`
 	// GradTol stops when the infinity norm of the gradient of L/Σs_i falls
-	// below it (default 1e-9).
+	// below it (default 1e-8).
 	GradTol float64 `json:"grad_tol"`
 }
 
@@ -60,7 +60,7 @@ func (p Params) withDefaults() Params {
 		p.MaxIter = 1000
 	}
 	if p.GradTol == 0 {
-		p.GradTol = 1e-9
+		p.GradTol = 1e-8
 	}
 	return p
 }
