@@ -21,7 +21,8 @@
 // Register(kind, decoder) where decoder turns the payload back into the value.
 // Programs that load artifacts must import the implementing package (usually
 // blank-imported, like database/sql drivers). Kinds registered here:
-// "logreg" (model/logreg), "weekly-hazard" (model/timing),
+// "logreg" (model/logreg), "weekly-hazard" and "weekly-hazard-buckets"
+// (model/timing),
 // "golearn-forest-baseline" (model/forest). model/gbdt is wrapped the same way.
 //
 // Import rules: this package imports only the standard library and

@@ -13,8 +13,10 @@
 //
 // Predictions are [model.Distribution] values: weekly hazards, the survival
 // curve, P(paid in each week), expected days late and quantiles such as the
-// p10/p50/p90 payment day. The kind "weekly-hazard" is registered with
-// package model.
+// p10/p50/p90 payment day. [Buckets] turns a fitted model into a
+// multiclass late-bucket model (on time, 1–30, 31–60, … days late). The kinds
+// "weekly-hazard" and "weekly-hazard-buckets" are registered with package
+// model.
 //
 // Import rules: standard library, gonum, and duesight's model, model/logreg
 // (for its Scaler) and model/eval packages only. It must not import data,

@@ -416,3 +416,58 @@ func BenchmarkDistribution(b *testing.B) {
 		}
 	})
 }
+
+func TestBuckets(t *testing.T) {
+	d, o, _ := simulate(3000, 13, noCensoring)
+	m, err := timing.Fit(context.Background(), d, o, timing.Params{Weeks: K}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := timing.NewBuckets(m, []int{0, 14, 30, 60})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(b.Classes(), " "); got != "on_time 1-14 15-30 31-60 61+" {
+		t.Errorf("classes %q", got)
+	}
+	row := []float64{0.2, -0.4}
+	out := make([]float64, len(b.Classes()))
+	b.PredictClasses(row, out)
+	dist := m.Distribution(row, -1)
+	want := []float64{dist.Prob[0], dist.ProbPaidBy(14) - dist.Prob[0], dist.ProbPaidBy(30) - dist.ProbPaidBy(14),
+		dist.ProbPaidBy(60) - dist.ProbPaidBy(30), 1 - dist.ProbPaidBy(60)}
+	sum := 0.0
+	for i := range out {
+		sum += out[i]
+		if math.Abs(out[i]-want[i]) > 1e-12 || out[i] < 0 {
+			t.Errorf("class %s: %v, want %v", b.Classes()[i], out[i], want[i])
+		}
+	}
+	if math.Abs(sum-1) > 1e-12 {
+		t.Errorf("probabilities sum to %v", sum)
+	}
+	// Artifact round trip through model.Multiclass.
+	a, err := model.NewArtifact(b, model.Meta{SchemaVersion: "v", TrainFrom: "2024-01-01", TrainTo: "2024-01-31", CreatedAt: time.Unix(1e9, 0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := a.MarshalBinary()
+	back, err := model.Load(bytes.NewReader(raw), model.Schema{Version: "v", Names: []string{"x0", "x1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mc, err := back.Multiclass()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out2 := make([]float64, len(out))
+	mc.PredictClasses(row, out2)
+	if !slices.Equal(out, out2) {
+		t.Errorf("loaded buckets predict %v, want %v", out2, out)
+	}
+	for _, edges := range [][]int{{}, {5, 5}, {-1}, {100}} {
+		if _, err := timing.NewBuckets(m, edges); !errors.Is(err, model.ErrInvalidData) {
+			t.Errorf("edges %v: err = %v", edges, err)
+		}
+	}
+}
