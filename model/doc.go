@@ -16,14 +16,20 @@
 //   - Time is passed in by the caller; nothing here reads the wall clock.
 //
 // Extending with a new model kind: implement [Predictor] plus one of [Model],
-// [Multiclass] or [Timing]; give it a stable kind string and a payload
-// encoding (MarshalPayload); and, in the implementing package's init, call
-// Register(kind, decoder) where decoder turns the payload back into the value.
-// Programs that load artifacts must import the implementing package (usually
-// blank-imported, like database/sql drivers). Kinds registered here:
-// "logreg" (model/logreg), "weekly-hazard" and "weekly-hazard-buckets"
-// (model/timing),
-// "golearn-forest-baseline" (model/forest). model/gbdt is wrapped the same way.
+// [Multiclass] or [Timing]; give it a stable kind string (lower-case letters,
+// digits, '-') and a deterministic payload encoding (MarshalPayload); and,
+// in the implementing package's init, call Register(kind, decoder) where
+// decoder turns the payload back into the value. Programs that load
+// artifacts must import the implementing package (blank-imported, like
+// database/sql drivers). Optionally implement [ParamsReporter] so the
+// training parameters are recorded in the header. Calibration is not the
+// kind's concern: wrap with [Calibrated] and [NewArtifact] stores the
+// calibrator in the header. Kinds registered today: "logreg" (model/logreg),
+// "weekly-hazard" and "weekly-hazard-buckets" (model/timing) and
+// "golearn-forest-baseline" (model/forest). model/gbdt is to be wrapped the
+// same way: a small adapter type in package gbdt (or a sub-package) with
+// Kind "gbdt", PredictProba/PredictBatch/Explain over the booster, and
+// model.Register("gbdt", …) in its init.
 //
 // Import rules: this package imports only the standard library and
 // model/calibrate. It must not import duesight's data or features packages
