@@ -43,7 +43,7 @@ func TestAccount(t *testing.T) {
 			OpenAmount  struct{ Amount string }
 		} `json:"open_invoices"`
 		Recent []struct {
-			Outcome        string `json:"outcome"`
+			Outcome        string                  `json:"outcome"`
 			PromisedAmount struct{ Amount string } `json:"promised_amount"`
 		} `json:"recent_contacts"`
 	}

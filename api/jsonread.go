@@ -103,7 +103,7 @@ func (r *jsonReader) peek() byte {
 // document reads the single top-level value with value and checks that
 // nothing follows it.
 func (r *jsonReader) document(value func()) {
-	if r.peek() == 0 {
+	if r.ws(); r.pos >= len(r.buf) {
 		r.fail("the request body is empty; a JSON object is required")
 		r.fatal = true
 		return
@@ -112,7 +112,7 @@ func (r *jsonReader) document(value func()) {
 	if r.fatal {
 		return
 	}
-	if r.peek() != 0 {
+	if r.ws(); r.pos < len(r.buf) {
 		r.syntax("unexpected data after the JSON value")
 	}
 }
@@ -153,7 +153,7 @@ func (r *jsonReader) expect(c byte, want string) bool {
 		return true
 	}
 	if typeName(got) == "invalid JSON" {
-		if got == 0 {
+		if r.pos >= len(r.buf) {
 			r.syntax("unexpected end of input")
 		} else {
 			r.syntax(fmt.Sprintf("unexpected character %q", got))
@@ -359,7 +359,7 @@ func (r *jsonReader) skip() {
 		r.literal("null")
 	case c == '-' || (c >= '0' && c <= '9'):
 		r.number()
-	case c == 0:
+	case r.pos >= len(r.buf):
 		r.syntax("unexpected end of input")
 	default:
 		r.syntax(fmt.Sprintf("unexpected character %q", c))
