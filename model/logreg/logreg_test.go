@@ -58,7 +58,7 @@ func refData(missing bool) *model.Dataset {
 //
 //	make_pipeline(StandardScaler(), LogisticRegression(C=…,
 //	    solver="newton-cholesky", tol=1e-12, max_iter=1000
-//	    [, class_weight="balanced"])).fit(X, y)
+//	    [, class_weight="balanced" | class_weight={0: 1.0, 1: 3.0}])).fit(X, y)
 //
 // (weighted case: .fit(X, y, standardscaler__sample_weight=w,
 // logisticregression__sample_weight=w); missing case:
@@ -96,6 +96,11 @@ func TestFitMatchesSklearn(t *testing.T) {
 			name: "weak C=100", p: logreg.Params{L2: 0.01},
 			coef:      []float64{1.8632151223290176, -4.24007490961131, 1.7236796350251882, -0.08223331970758699},
 			intercept: -0.1537219391588775,
+		},
+		{
+			name: "class weights 1:3 + sample weights C=1", weighted: true, p: logreg.Params{L2: 1, NegativeWeight: 1, PositiveWeight: 3},
+			coef:      []float64{0.8516632795805728, -2.676148383394269, 0.7632337479082331, -0.1051105738122697},
+			intercept: 0.9364991167447871,
 		},
 		{
 			name: "missing+indicators C=1", missing: true, p: logreg.Params{L2: 1, MissingIndicators: true},

@@ -67,6 +67,10 @@ show("balanced C=10", p)
 p = make_pipeline(StandardScaler(), LogisticRegression(C=100.0, **common)).fit(X, y)
 show("weak C=100 (data are separable, so no unpenalized case)", p)
 
+p = make_pipeline(StandardScaler(), LogisticRegression(C=1.0, class_weight={0: 1.0, 1: 3.0}, **common))
+p.fit(X, y, standardscaler__sample_weight=w, logisticregression__sample_weight=w)
+show("class_weight={0:1,1:3} + sample weights C=1", p)
+
 Xm, y, w = data(True)
 p = make_pipeline(SimpleImputer(strategy="mean", add_indicator=True), StandardScaler(),
                   LogisticRegression(C=1.0, **common)).fit(Xm, y)
