@@ -72,6 +72,7 @@ const DefaultStore = "file://./duesight-data"
 
 func commands() []command {
 	return []command{
+		demoCommand(),
 		genCommand(),
 		importCommand(),
 		exportCommand(),
