@@ -301,27 +301,34 @@ func (s span) has(b *colBatch, i int) bool {
 }
 
 // slab hands out sub-slices of large shared arrays so that assembling a
-// history costs no allocation per row (one per slabRows rows).
+// history costs no allocation per row (one per slabRows rows). Rows are
+// appended in place; a run that outgrows the array moves to a new one.
 type slab[T any] struct {
-	buf     []T
-	scratch []T
+	buf   []T
+	start int // first row of the run being built
 }
 
 const slabRows = 4096
 
+func (s *slab[T]) add(r T) {
+	if len(s.buf) == cap(s.buf) {
+		run := s.buf[s.start:]
+		nb := make([]T, len(run), max(slabRows, 2*len(run)))
+		copy(nb, run)
+		s.buf, s.start = nb, 0
+	}
+	s.buf = append(s.buf, r)
+}
+
+// take returns the run built since the last take as a full slice (appends
+// by the caller reallocate instead of overwriting the next run).
 func (s *slab[T]) take() []T {
-	n := len(s.scratch)
-	if n == 0 {
+	if len(s.buf) == s.start {
 		return nil
 	}
-	if cap(s.buf)-len(s.buf) < n {
-		s.buf = make([]T, 0, max(slabRows, n))
-	}
-	start := len(s.buf)
-	s.buf = append(s.buf, s.scratch...)
-	clear(s.scratch)
-	s.scratch = s.scratch[:0]
-	return s.buf[start:len(s.buf):len(s.buf)] // full slice: appends by the caller copy
+	out := s.buf[s.start:len(s.buf):len(s.buf)]
+	s.start = len(s.buf)
+	return out
 }
 
 // assembler builds histories from cursors.
@@ -347,12 +354,33 @@ func (a *assembler) newHistory() *data.History {
 // gather collects the rows of account acct from tc (in window).
 func gather[T any](tc *tableCursor, acct string, ops *rowOps[T], sl *slab[T], win span, full bool) ([]T, error) {
 	for tc.valid() {
+		if len(tc.h) == 1 && tc.h[0].shard.Of <= 1 {
+			// One segment, no shard filter: take the account's run in
+			// this batch without per-row cursor calls.
+			c := tc.h[0]
+			b, accts := c.b, c.b.str[colAccount]
+			j := c.i
+			for j < b.n && accts[j] == acct {
+				if full || win.has(b, j) {
+					sl.add(ops.get(b, j))
+				}
+				j++
+			}
+			if j == c.i {
+				break
+			}
+			c.i = j - 1
+			if err := tc.next(); err != nil {
+				return nil, err
+			}
+			continue
+		}
 		b, i := tc.row()
 		if b.str[colAccount][i] != acct {
 			break
 		}
 		if full || win.has(b, i) {
-			sl.scratch = append(sl.scratch, ops.get(b, i))
+			sl.add(ops.get(b, i))
 		}
 		if err := tc.next(); err != nil {
 			return nil, err
