@@ -75,7 +75,7 @@ func (s *Store) AppendActions(ctx context.Context, actions []data.Action) error 
 	if len(add) == 0 {
 		return nil
 	}
-	b, err := s.conn.PrepareBatch(s.insertCtx(ctx), "INSERT INTO "+s.d.table("actions")+" ("+actionCols+")")
+	b, err := s.prepareBatch(ctx, "INSERT INTO "+s.d.table("actions")+" ("+actionCols+")")
 	if err != nil {
 		return fail(err, "append actions")
 	}

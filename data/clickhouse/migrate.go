@@ -63,7 +63,7 @@ func (s *Store) migrate(ctx context.Context) error {
 				return fail(err, "migration %s statement %d", m.Name, i+1)
 			}
 		}
-		b, err := s.conn.PrepareBatch(s.insertCtx(ctx), "INSERT INTO "+s.d.table("schema_migrations")+" (version, name, applied_at)")
+		b, err := s.prepareBatch(ctx, "INSERT INTO "+s.d.table("schema_migrations")+" (version, name, applied_at)")
 		if err != nil {
 			return fail(err, "record migration %s", m.Name)
 		}

@@ -104,6 +104,19 @@ func (s *Store) insertCtx(ctx context.Context) context.Context {
 	return ch.Context(ctx, ch.WithSettings(ch.Settings{"insert_distributed_sync": 1}))
 }
 
+// prepareBatch starts an insert. The driver's context is never
+// cancellable: clickhouse-go's Send watchdog can close the connection after
+// Send returned it to the pool when the context ends at about the same time
+// (ClickHouse/clickhouse-go PR #2032), breaking another query that acquired
+// it. Cancellation is honoured before the insert starts; a block in flight
+// is bounded by Options.BlockRows and the driver's read timeout.
+func (s *Store) prepareBatch(ctx context.Context, query string) (driver.Batch, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return s.conn.PrepareBatch(s.insertCtx(context.WithoutCancel(ctx)), query)
+}
+
 // redact names the servers of a connection without credentials.
 func redact(o *ch.Options) string { return fmt.Sprint(o.Addr) }
 

@@ -3,6 +3,11 @@ package clickhouse_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"sync"
 	"strings"
 	"testing"
 	"time"
@@ -30,6 +35,27 @@ func TestConformance(t *testing.T) {
 				t.Fatalf("close: %v", err)
 			}
 			return mustOpen(t, withDatabase(t, testDSN(t), db), clickhouse.Options{})
+		},
+	})
+}
+
+// TestConformanceSmallBlocks runs the suite with small blocks, lookup chunks
+// and one stream slot: every write spans many pipelined insert blocks,
+// every Lookup many chunks, and concurrent streams queue for the slot.
+func TestConformanceSmallBlocks(t *testing.T) {
+	testDSN(t)
+	t.Parallel()
+	opt := clickhouse.Options{BlockRows: 100, LookupChunk: 4000, MaxStreams: 1}
+	datatest.Run(t, datatest.Harness{
+		Open: func(t *testing.T) data.Store {
+			return mustOpen(t, freshDB(t), opt)
+		},
+		Reopen: func(t *testing.T, s data.Store) data.Store {
+			db := s.(*clickhouse.Store).Database()
+			if err := s.Close(); err != nil {
+				t.Fatalf("close: %v", err)
+			}
+			return mustOpen(t, withDatabase(t, testDSN(t), db), opt)
 		},
 	})
 }
@@ -194,5 +220,169 @@ func TestWriteRejectsUnstorableRows(t *testing.T) {
 				t.Fatalf("code %q; want invalid", data.ErrorCode(err))
 			}
 		})
+	}
+}
+
+func TestLookupChunksAndVersions(t *testing.T) {
+	ctx := context.Background()
+	s := mustOpen(t, freshDB(t), clickhouse.Options{LookupChunk: 3})
+	b := datatest.Sample(datatest.SampleOptions{Seed: 51, Accounts: 8})
+	if err := data.Append(ctx, s, b); err != nil {
+		t.Fatal(err)
+	}
+	acc, con, dis := b.Accounts[2], b.Contacts[1], b.Disputes[0]
+	acc.Segment, con.Outcome, dis.Reason = "renamed", data.OutcomeReplied, "resolved by phone"
+	con.PromisedDate, con.PromisedAmount = 0, 0
+	upd := &data.Batch{Accounts: []data.Account{acc}, Contacts: []data.Contact{con}, Disputes: []data.Dispute{dis}}
+	if err := data.Append(ctx, s, upd); err != nil {
+		t.Fatal(err)
+	}
+	var keys data.Keys
+	var want data.Batch
+	for _, h := range datatest.Group(b, upd) {
+		keys.Accounts = append(keys.Accounts, h.Account.ID)
+		want.Accounts = append(want.Accounts, h.Account)
+		for _, r := range h.Invoices {
+			keys.Invoices = append(keys.Invoices, r.ID)
+			keys.PaymentsOfInvoices = append(keys.PaymentsOfInvoices, r.ID)
+		}
+		want.Invoices = append(want.Invoices, h.Invoices...)
+		for _, r := range h.Payments {
+			keys.Payments = append(keys.Payments, r.ID) // also reached through its invoice
+		}
+		want.Payments = append(want.Payments, h.Payments...)
+		for _, r := range h.Contacts {
+			keys.Contacts = append(keys.Contacts, r.ID)
+		}
+		want.Contacts = append(want.Contacts, h.Contacts...)
+		for _, r := range h.Disputes {
+			keys.Disputes = append(keys.Disputes, r.ID)
+		}
+		want.Disputes = append(want.Disputes, h.Disputes...)
+	}
+	keys.Invoices = append(keys.Invoices, keys.Invoices[0], "missing") // repeats and misses are harmless
+	got, err := s.Lookup(ctx, keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Counts() != want.Counts() {
+		t.Fatalf("Lookup counts %+v; want %+v", got.Counts(), want.Counts())
+	}
+	byID := func(w, g *data.Batch) string {
+		gotAcc := map[string]data.Account{}
+		for _, r := range g.Accounts {
+			gotAcc[r.ID] = r
+		}
+		for _, r := range w.Accounts {
+			if !gotAcc[r.ID].Equal(r) {
+				return fmt.Sprintf("account %s: got %+v want %+v", r.ID, gotAcc[r.ID], r)
+			}
+		}
+		gotCon := map[string]data.Contact{}
+		for _, r := range g.Contacts {
+			gotCon[r.ID] = r
+		}
+		for _, r := range w.Contacts {
+			if !gotCon[r.ID].Equal(r) {
+				return fmt.Sprintf("contact %s: got %+v want %+v", r.ID, gotCon[r.ID], r)
+			}
+		}
+		gotDis := map[string]data.Dispute{}
+		for _, r := range g.Disputes {
+			gotDis[r.ID] = r
+		}
+		for _, r := range w.Disputes {
+			if gotDis[r.ID] != r {
+				return fmt.Sprintf("dispute %s: got %+v want %+v", r.ID, gotDis[r.ID], r)
+			}
+		}
+		gotPay := map[string]data.Payment{}
+		for _, r := range g.Payments {
+			gotPay[r.ID] = r
+		}
+		for _, r := range w.Payments {
+			if gotPay[r.ID] != r {
+				return fmt.Sprintf("payment %s: got %+v want %+v", r.ID, gotPay[r.ID], r)
+			}
+		}
+		return ""
+	}
+	if d := byID(&want, got); d != "" {
+		t.Fatal(d)
+	}
+}
+
+// proxy forwards TCP connections to a server until stop closes everything.
+type proxy struct {
+	ln    net.Listener
+	mu    sync.Mutex
+	conns []net.Conn
+	wg    sync.WaitGroup
+}
+
+func startProxy(t *testing.T, target string) *proxy {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &proxy{ln: ln}
+	p.wg.Go(func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			u, err := net.Dial("tcp", target)
+			if err != nil {
+				_ = c.Close()
+				continue
+			}
+			p.mu.Lock()
+			p.conns = append(p.conns, c, u)
+			p.mu.Unlock()
+			p.wg.Go(func() { _, _ = io.Copy(u, c); _ = u.Close() })
+			p.wg.Go(func() { _, _ = io.Copy(c, u); _ = c.Close() })
+		}
+	})
+	t.Cleanup(p.stop)
+	return p
+}
+
+func (p *proxy) stop() {
+	_ = p.ln.Close()
+	p.mu.Lock()
+	for _, c := range p.conns {
+		_ = c.Close()
+	}
+	p.mu.Unlock()
+	p.wg.Wait()
+}
+
+func TestServerGoneIsUnavailable(t *testing.T) {
+	dsn := freshDB(t)
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := startProxy(t, u.Host)
+	u.Host = p.ln.Addr().String()
+	ctx := context.Background()
+	s := mustOpen(t, u.String(), clickhouse.Options{DialTimeout: 2 * time.Second})
+	b := datatest.Sample(datatest.SampleOptions{Seed: 52, Accounts: 5})
+	if err := data.Append(ctx, s, b); err != nil {
+		t.Fatal(err)
+	}
+	p.stop()
+	if _, err := s.Count(ctx); data.ErrorCode(err) != data.Unavailable {
+		t.Fatalf("Count with the server gone: %v (code %q); want Unavailable", err, data.ErrorCode(err))
+	}
+	for _, err := range s.Histories(ctx, data.HistoryQuery{}) {
+		if data.ErrorCode(err) != data.Unavailable {
+			t.Fatalf("Histories with the server gone: %v (code %q); want Unavailable", err, data.ErrorCode(err))
+		}
+		break
+	}
+	if _, err := s.Begin(ctx); data.ErrorCode(err) != data.Unavailable {
+		t.Fatalf("Begin with the server gone: %v (code %q); want Unavailable", err, data.ErrorCode(err))
 	}
 }

@@ -73,7 +73,7 @@ func (s *Store) maxSeq(ctx context.Context) (uint64, error) {
 
 // putLease appends a lease state row.
 func (s *Store) putLease(ctx context.Context, seq uint64, state uint8, beat uint32, expires time.Time) error {
-	b, err := s.conn.PrepareBatch(s.insertCtx(ctx), "INSERT INTO "+s.d.table("writers")+" (seq, owner, state, beat, expires_at, at)")
+	b, err := s.prepareBatch(ctx, "INSERT INTO "+s.d.table("writers")+" (seq, owner, state, beat, expires_at, at)")
 	if err != nil {
 		return fail(err, "write lease")
 	}
@@ -345,6 +345,11 @@ func (w *writer) startSender() {
 	go func() {
 		defer close(w.sent)
 		for b := range w.jobs {
+			if w.sendCtx.Err() != nil && w.senderErr() == nil {
+				w.sendMu.Lock()
+				w.sendErr = errorf(data.Unavailable, w.sendCtx.Err(), "clickhouse: write abandoned")
+				w.sendMu.Unlock()
+			}
 			if w.senderErr() == nil {
 				n := b.len()
 				if err := w.s.insert(w.sendCtx, w.s.d.table(b.table()), b); err != nil {
@@ -418,7 +423,7 @@ func (w *writer) stopSender() {
 
 // insert sends a buffer's columns to table as one block.
 func (s *Store) insert(ctx context.Context, table string, b buffer) error {
-	batch, err := s.conn.PrepareBatch(s.insertCtx(ctx), insertSQL(table, b))
+	batch, err := s.prepareBatch(ctx, insertSQL(table, b))
 	if err != nil {
 		return fail(err, "prepare insert into %s", table)
 	}
@@ -459,7 +464,7 @@ func (w *writer) Commit(ctx context.Context) error {
 	w.done = true
 	defer s.endWrite()
 	now := s.opt.Now()
-	b, err := s.conn.PrepareBatch(s.insertCtx(ctx), "INSERT INTO "+s.d.table("commits")+" (seq, committed_at, owner, rows)")
+	b, err := s.prepareBatch(ctx, "INSERT INTO "+s.d.table("commits")+" (seq, committed_at, owner, rows)")
 	if err == nil {
 		if err = b.Append(w.seq, now.Unix(), s.opt.Owner, w.rows); err != nil {
 			_ = b.Abort()

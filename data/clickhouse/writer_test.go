@@ -65,6 +65,8 @@ func TestBeginConflict(t *testing.T) {
 }
 
 func TestLeaseIsRenewed(t *testing.T) {
+	testDSN(t)
+	t.Parallel()
 	dsn := freshDB(t)
 	ctx := context.Background()
 	a := mustOpen(t, dsn, clickhouse.Options{Owner: "writer-a", LeaseTTL: 3 * time.Second})
@@ -145,6 +147,8 @@ func TestLostLeaseCannotCommit(t *testing.T) {
 }
 
 func TestRollbackDeletesSentRows(t *testing.T) {
+	testDSN(t)
+	t.Parallel()
 	dsn := freshDB(t)
 	ctx := context.Background()
 	s := mustOpen(t, dsn, clickhouse.Options{BlockRows: 10, Owner: "writer-a"})
@@ -209,6 +213,8 @@ func TestCrashChild(t *testing.T) {
 }
 
 func TestCrashMidWrite(t *testing.T) {
+	testDSN(t)
+	t.Parallel()
 	dsn := freshDB(t)
 	ctx := context.Background()
 	s := mustOpen(t, dsn, clickhouse.Options{Owner: "survivor"})
