@@ -7,8 +7,8 @@ import (
 	"io"
 	"net"
 	"net/url"
-	"sync"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
