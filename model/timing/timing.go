@@ -30,14 +30,17 @@ func init() {
 // Params configure Fit.
 //
 // With design values z (standardised features, see logreg.Scaler) the
-// hazard of period k is h_k(x) = σ(a + δ_k + βᵀz), and Fit minimises
+// hazard of period k is h_k(x) = σ(α_k + βᵀz): one dummy (intercept) per
+// week since due plus the feature effects. Fit minimises
 //
-//	Σ_i Σ_{k ∈ R_i} s_i [ln(1 + e^{η_ik}) − y_ik η_ik] + (L2/2)(‖β‖² + ‖δ‖²)
+//	Σ_i Σ_{k ∈ R_i} s_i [ln(1 + e^{η_ik}) − y_ik η_ik] + (L2/2)(‖β‖² + Σ_k (α_k − c)²)
 //
 // where R_i are the periods invoice i was observed at risk, y_ik = 1 only
-// in the period it was paid, η_ik = a + δ_k + βᵀz_i and s_i its weight. The
-// intercept a is unpenalised; the ridge on the week effects δ keeps weeks
-// without any payment finite.
+// in the period it was paid, η_ik = α_k + βᵀz_i, s_i its weight, and
+// c = logit(pooled hazard) = ln(E/(P−E)) for E weighted events among P
+// weighted person-periods. The ridge shrinks week effects towards the
+// pooled hazard, which keeps weeks without any payment (or without any
+// observation) finite; with L2 ≪ P its effect elsewhere is negligible.
 type Params struct {
 	// Weeks is the horizon K in weeks (default 12, at most 104): periods
 	// 0 … K, the last ending on day 7K.
@@ -179,14 +182,14 @@ type FitInfo struct {
 // Model is a fitted weekly hazard model; immutable and safe for concurrent
 // use.
 type Model struct {
-	scaler    *logreg.Scaler
-	intercept float64
-	week      []float64 // δ_k, k = 0…K
-	coef      []float64 // β per feature
-	indCoef   []float64 // per feature (0 without indicator)
-	params    Params
-	info      FitInfo
-	ends      []int
+	scaler  *logreg.Scaler
+	prior   float64   // c, the shrinkage centre of the week effects
+	week    []float64 // α_k, k = 0…K
+	coef    []float64 // β per feature
+	indCoef []float64 // per feature (0 without indicator)
+	params  Params
+	info    FitInfo
+	ends    []int
 }
 
 // Fit trains on d (features, Y and optional invoice weights W; see Outcomes
@@ -251,11 +254,6 @@ func Fit(ctx context.Context, d *model.Dataset, o Outcomes, p Params, lg *slog.L
 			w[i] = 1
 		}
 	}
-	obj := &objective{Z: Z, w: w, last: last, event: event, K: K, inv: 1 / sumS, l2: p.L2 / sumS,
-		xb: make([]float64, n), R: make([]float64, n)}
-	dim := 1 + (K + 1) + len(Z)
-	x0 := make([]float64, dim)
-	// Start at the pooled hazard.
 	var ev float64
 	for i := range n {
 		if event[i] {
@@ -263,7 +261,13 @@ func Fit(ctx context.Context, d *model.Dataset, o Outcomes, p Params, lg *slog.L
 		}
 	}
 	h0 := min(max(ev/sumS, 1e-6), 1-1e-6)
-	x0[0] = math.Log(h0 / (1 - h0))
+	prior := math.Log(h0 / (1 - h0))
+	obj := &objective{Z: Z, w: w, last: last, event: event, K: K, inv: 1 / sumS, l2: p.L2 / sumS, prior: prior,
+		xb: make([]float64, n), R: make([]float64, n)}
+	x0 := make([]float64, (K+1)+len(Z))
+	for k := 0; k <= K; k++ {
+		x0[k] = prior // start at the pooled hazard
+	}
 
 	settings := &optimize.Settings{
 		GradientThreshold: p.GradTol,
@@ -294,15 +298,15 @@ func Fit(ctx context.Context, d *model.Dataset, o Outcomes, p Params, lg *slog.L
 		}
 	}
 	m := &Model{
-		scaler:    sc,
-		intercept: res.X[0],
-		week:      slices.Clone(res.X[1 : 2+K]),
-		coef:      slices.Clone(res.X[2+K : 2+K+len(d.Names)]),
-		indCoef:   make([]float64, len(d.Names)),
-		params:    p,
-		info:      info,
+		scaler:  sc,
+		prior:   prior,
+		week:    slices.Clone(res.X[:1+K]),
+		coef:    slices.Clone(res.X[1+K : 1+K+len(d.Names)]),
+		indCoef: make([]float64, len(d.Names)),
+		params:  p,
+		info:    info,
 	}
-	k := 2 + K + len(d.Names)
+	k := 1 + K + len(d.Names)
 	for j, has := range sc.Indicator {
 		if has {
 			m.indCoef[j] = res.X[k]
@@ -335,9 +339,9 @@ func (c *ctxConverger) Converged(l *optimize.Location) optimize.Status {
 	return c.inner.Converged(l)
 }
 
-// objective evaluates the person-period log-likelihood (normalised by the
-// total person-period weight) without materialising the expansion;
-// x = [a, δ_0…δ_K, β…].
+// objective evaluates the penalised person-period log-likelihood
+// (normalised by the total person-period weight) without materialising the
+// expansion; x = [α_0…α_K, β…].
 type objective struct {
 	Z     [][]float64
 	w     []float64
@@ -346,6 +350,7 @@ type objective struct {
 	K     int
 	inv   float64
 	l2    float64
+	prior float64
 	xb, R []float64
 
 	lastX []float64
@@ -358,7 +363,7 @@ func (o *objective) eval(x []float64) {
 		return
 	}
 	K := o.K
-	a, delta, beta := x[0], x[1:2+K], x[2+K:]
+	alpha, beta := x[:1+K], x[1+K:]
 	xb := o.xb
 	clear(xb)
 	for j, col := range o.Z {
@@ -371,35 +376,34 @@ func (o *objective) eval(x []float64) {
 	}
 	g := o.lastG
 	clear(g)
-	gDelta := g[1 : 2+K]
+	gAlpha := g[:1+K]
 	var f float64
 	for i, l := range o.last {
 		s := o.w[i]
 		ri := 0.0
 		for k := 0; k <= l; k++ {
-			e := a + delta[k] + xb[i]
+			e := alpha[k] + xb[i]
 			y := 0.0
 			if o.event[i] && k == l {
 				y = 1
 			}
 			f += s * (softplus(e) - y*e)
 			r := s * (sigmoid(e) - y)
-			gDelta[k] += r
+			gAlpha[k] += r
 			ri += r
 		}
 		o.R[i] = ri
-		g[0] += ri
 	}
 	pen := 0.0
-	for k, dk := range delta {
+	for k, ak := range alpha {
+		dk := ak - o.prior
 		pen += dk * dk
-		gDelta[k] = gDelta[k]*o.inv + o.l2*dk
+		gAlpha[k] = gAlpha[k]*o.inv + o.l2*dk
 	}
-	g[0] *= o.inv
 	for j, col := range o.Z {
 		b := beta[j]
 		pen += b * b
-		g[2+K+j] = floats.Dot(o.R, col)*o.inv + o.l2*b
+		g[1+K+j] = floats.Dot(o.R, col)*o.inv + o.l2*b
 	}
 	o.lastF = f*o.inv + 0.5*o.l2*pen
 	o.lastX = append(o.lastX[:0], x...)
@@ -468,11 +472,11 @@ func (m *Model) contribution(j int, x float64) float64 {
 	return c
 }
 
-// Hazards writes h_k(row) = σ(a + δ_k + βᵀz) for k = 0…K into out (grown
-// as needed) and returns it.
+// Hazards writes h_k(row) = σ(α_k + βᵀz) for k = 0…K into out (grown as
+// needed) and returns it.
 func (m *Model) Hazards(row []float64, out []float64) []float64 {
 	model.PanicOnBadRow(Kind, row, len(m.coef))
-	lin := m.intercept + m.linear(row)
+	lin := m.linear(row)
 	if cap(out) < len(m.week) {
 		out = make([]float64, len(m.week))
 	}
@@ -541,18 +545,18 @@ func (m *Model) Summarize(row []float64, elapsedDays int) Summary {
 }
 
 type payload struct {
-	Scaler    *logreg.Scaler `json:"scaler"`
-	Intercept float64        `json:"intercept"`
-	Week      []float64      `json:"week"`
-	Coef      []float64      `json:"coef"`
-	IndCoef   []float64      `json:"indicator_coef"`
-	Params    Params         `json:"params"`
-	Fit       FitInfo        `json:"fit"`
+	Scaler  *logreg.Scaler `json:"scaler"`
+	Prior   float64        `json:"week_prior"`
+	Week    []float64      `json:"week"`
+	Coef    []float64      `json:"coef"`
+	IndCoef []float64      `json:"indicator_coef"`
+	Params  Params         `json:"params"`
+	Fit     FitInfo        `json:"fit"`
 }
 
 // MarshalPayload encodes the model as JSON (deterministic).
 func (m *Model) MarshalPayload() ([]byte, error) {
-	return json.Marshal(payload{Scaler: m.scaler, Intercept: m.intercept, Week: m.week, Coef: m.coef, IndCoef: m.indCoef, Params: m.params, Fit: m.info})
+	return json.Marshal(payload{Scaler: m.scaler, Prior: m.prior, Week: m.week, Coef: m.coef, IndCoef: m.indCoef, Params: m.params, Fit: m.info})
 }
 
 // Decode parses a payload written by MarshalPayload.
@@ -577,12 +581,12 @@ func Decode(b []byte) (*Model, error) {
 		return nil, fmt.Errorf("timing payload: want %d week effects and %d coefficients, have %d, %d and %d indicator coefficients",
 			p.Params.Weeks+1, d, len(p.Week), len(p.Coef), len(p.IndCoef))
 	}
-	for _, v := range slices.Concat([]float64{p.Intercept}, p.Week, p.Coef, p.IndCoef) {
+	for _, v := range slices.Concat([]float64{p.Prior}, p.Week, p.Coef, p.IndCoef) {
 		if math.IsNaN(v) || math.IsInf(v, 0) {
 			return nil, errors.New("timing payload: non-finite coefficient")
 		}
 	}
-	return &Model{scaler: p.Scaler, intercept: p.Intercept, week: p.Week, coef: p.Coef, indCoef: p.IndCoef,
+	return &Model{scaler: p.Scaler, prior: p.Prior, week: p.Week, coef: p.Coef, indCoef: p.IndCoef,
 		params: p.Params, info: p.Fit, ends: periodEnds(p.Params.Weeks)}, nil
 }
 
