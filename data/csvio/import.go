@@ -27,7 +27,8 @@ type ImportOptions struct {
 	SkipInvalid bool
 	// RejectPath, if set, receives a CSV of every problem (see
 	// RejectHeader), in both modes; with no problems it holds only the
-	// header.
+	// header. It is not written when the import stops on a fatal error
+	// (missing file, wrong header), which concerns no row.
 	RejectPath string
 	// Overpay overrides data.DefaultOverpayTolerance when not nil.
 	Overpay *data.Tolerance

@@ -174,9 +174,9 @@ func blank(rec []string) bool {
 	return true
 }
 
-func (c *csvReader) header() []string { return c.hdr }
+func (c *csvReader) header() []string     { return c.hdr }
 func (c *csvReader) native() []nativeKind { return nil }
-func (c *csvReader) offset() int64    { return c.cr.InputOffset() + c.bom }
+func (c *csvReader) offset() int64        { return c.cr.InputOffset() + c.bom }
 
 func (c *csvReader) next() ([]string, int, error) {
 	for {
@@ -335,7 +335,7 @@ func openParquet(ctx context.Context, path string) (*parquetReader, error) {
 	return p, nil
 }
 
-func (p *parquetReader) header() []string { return p.hdr }
+func (p *parquetReader) header() []string     { return p.hdr }
 func (p *parquetReader) native() []nativeKind { return p.nat }
 
 func (p *parquetReader) offset() int64 {
