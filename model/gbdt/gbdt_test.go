@@ -171,7 +171,7 @@ func synthSplit(n int, seed uint64) (train, valid gbdt.Dataset) {
 }
 
 func TestMonotoneConstraints(t *testing.T) {
-	train, _ := synthSplit(6000, 3)
+	train, _ := synthSplit(3000, 3)
 	probe := toRows(sliceRows(train.X, 0, 25))
 	// prior_late_rate (≈15% missing) truly raises risk, credit_score lowers
 	// it. A constraint along the data must still let the feature act; one
@@ -184,7 +184,7 @@ func TestMonotoneConstraints(t *testing.T) {
 		{
 			feat, dir := c.feat, c.dir
 			p := gbdt.DefaultParams()
-			p.NumRounds = 30
+			p.NumRounds = 20
 			p.MonotoneConstraints = make([]int, len(train.X))
 			p.MonotoneConstraints[feat] = dir
 			m, err := gbdt.Train(context.Background(), train, nil, p)
@@ -223,7 +223,7 @@ func TestMonotoneConstraints(t *testing.T) {
 }
 
 func TestEarlyStoppingKeepsBestIteration(t *testing.T) {
-	train, valid := synthSplit(8000, 4)
+	train, valid := synthSplit(5000, 4)
 	p := gbdt.DefaultParams()
 	p.NumRounds = 300
 	p.Eta = 0.5 // overfits quickly
@@ -281,7 +281,7 @@ func TestEarlyStoppingKeepsBestIteration(t *testing.T) {
 }
 
 func TestMulticlass(t *testing.T) {
-	X, yb := synthInvoices(6000, 8)
+	X, yb := synthInvoices(3000, 8)
 	// Five late buckets from a noisy function of two columns.
 	y := make([]float64, len(yb))
 	for i := range y {
@@ -291,13 +291,13 @@ func TestMulticlass(t *testing.T) {
 	p := gbdt.DefaultParams()
 	p.Objective = gbdt.MultiSoftprob
 	p.NumClass = 5
-	p.NumRounds = 20
+	p.NumRounds = 10
 	m, err := gbdt.Train(context.Background(), gbdt.Dataset{X: X, Y: y}, nil, p)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m.NumTrees() != 100 {
-		t.Errorf("%d trees, want 20 rounds × 5 classes", m.NumTrees())
+	if m.NumTrees() != 50 {
+		t.Errorf("%d trees, want 10 rounds × 5 classes", m.NumTrees())
 	}
 	pred, err := m.PredictColumns(nil, X, gbdt.PredictOptions{})
 	if err != nil {
@@ -341,7 +341,7 @@ func TestMulticlass(t *testing.T) {
 // TestContributionsSumToMargin checks TreeSHAP's efficiency property on
 // trained binary and multiclass models, with missing values in the rows.
 func TestContributionsSumToMargin(t *testing.T) {
-	X, y := synthInvoices(3000, 9)
+	X, y := synthInvoices(2000, 9)
 	for _, obj := range []gbdt.Objective{gbdt.BinaryLogistic, gbdt.MultiSoftprob} {
 		p := gbdt.DefaultParams()
 		p.Objective = obj
@@ -470,7 +470,7 @@ func trainBytes(t *testing.T, d gbdt.Dataset, valid *gbdt.Dataset, p gbdt.Params
 // TestDeterminism: the same data, parameters and seed give byte-identical
 // models whatever the thread count or GOMAXPROCS; another seed differs.
 func TestDeterminism(t *testing.T) {
-	train, valid := synthSplit(40000, 12) // > 16 × 8192 rows: several histogram blocks
+	train, valid := synthSplit(17000, 12) // 12750 training rows: two 8192-row histogram blocks at the root
 	cases := []struct {
 		name string
 		set  func(*gbdt.Params)
@@ -485,7 +485,7 @@ func TestDeterminism(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			p := gbdt.DefaultParams()
-			p.NumRounds = 8
+			p.NumRounds = 5
 			p.Seed = 42
 			c.set(&p)
 			p.NThread = 1
@@ -732,7 +732,7 @@ func TestWeightsEqualDuplicates(t *testing.T) {
 }
 
 func TestRegressionFits(t *testing.T) {
-	X, _ := synthInvoices(5000, 18)
+	X, _ := synthInvoices(3000, 18)
 	y := make([]float64, len(X[0]))
 	for i := range y { // expected days late: a smooth function plus a step
 		y[i] = 5*math.Log1p(X[0][i]/1000) + 3*X[1][i]/30
@@ -742,7 +742,7 @@ func TestRegressionFits(t *testing.T) {
 	}
 	p := gbdt.DefaultParams()
 	p.Objective = gbdt.RegSquaredError
-	p.NumRounds = 60
+	p.NumRounds = 40
 	m, err := gbdt.Train(context.Background(), gbdt.Dataset{X: X, Y: y}, nil, p)
 	if err != nil {
 		t.Fatal(err)
