@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -472,3 +474,43 @@ func TestServerFaults(t *testing.T) {
 }
 
 func nan() float64 { var z float64; return z / z }
+
+// TestModelSwapUnderLoad: activations during concurrent scoring fail no
+// request, and each response names exactly one known model version.
+func TestModelSwapUnderLoad(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	body := mustJSON(t, api.ScoreRequest{Items: []api.ScoreItem{
+		{Invoice: ptr(newInvoice("i1", "a", 5)), Account: ptr(newAccount("a"))},
+		{Invoice: ptr(newInvoice("i2", "a", 7)), Account: ptr(newAccount("a"))}}})
+	done := make(chan struct{})
+	errs := make(chan string, 100)
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 25 {
+				resp, out := e.do("POST", "/v1/score", api.RoleCollectorSystem, body)
+				var sb scoreBody
+				if resp.StatusCode != 200 || json.Unmarshal(out, &sb) != nil || (sb.ModelVersion != "m1" && sb.ModelVersion != "m2") {
+					errs <- fmt.Sprintf("%d %s", resp.StatusCode, out)
+				}
+			}
+		}()
+	}
+	go func() {
+		defer close(done)
+		for i := range 20 {
+			v := []string{"m1", "m2"}[i%2]
+			if resp, out := e.do("POST", "/v1/models/"+v+"/activate", api.RoleAdmin, nil); resp.StatusCode != 200 {
+				errs <- fmt.Sprintf("activate %d %s", resp.StatusCode, out)
+			}
+		}
+	}()
+	wg.Wait()
+	<-done
+	close(errs)
+	for msg := range errs {
+		t.Error(msg)
+	}
+}

@@ -182,3 +182,40 @@ func (e errString) Error() string { return string(e) }
 func dataErr(code string) error {
 	return fmt.Errorf("wrapped: %w", data.Errorf(data.Code(code), "msg"))
 }
+
+// BenchmarkDecodeScore10k measures the strict reader on a maximal score
+// body (10,000 inline invoices with accounts), with encoding/json decoding
+// the same body into the same types as a reference.
+func BenchmarkDecodeScore10k(b *testing.B) {
+	req := ScoreRequest{Items: make([]ScoreItem, DefaultMaxScoreBatch)}
+	for i := range req.Items {
+		acc := data.Account{ID: fmt.Sprintf("acc-%05d", i), Name: "Erika Mustermann", Segment: "smb", Country: "DE",
+			Currency: "EUR", TimeZone: "Europe/Berlin", TermsDays: 30, Consent: data.AllChannels}
+		inv := data.Invoice{ID: fmt.Sprintf("inv-%05d", i), AccountID: acc.ID, IssueDate: data.NewDate(2026, 1, 10),
+			DueDate: data.NewDate(2026, 2, 9), Amount: int64(1000 + i), Currency: "EUR", DeliveredBy: data.Email}
+		req.Items[i] = ScoreItem{Invoice: &inv, Account: &acc}
+	}
+	body, err := json.Marshal(req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("strict", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetBytes(int64(len(body)))
+		for b.Loop() {
+			if _, err := decodeScoreRequest(body, DefaultMaxScoreBatch); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("encoding-json", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetBytes(int64(len(body)))
+		for b.Loop() {
+			var r ScoreRequest
+			if err := json.Unmarshal(body, &r); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

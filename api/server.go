@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -43,8 +44,8 @@ type Options struct {
 	Logger *slog.Logger
 	// Registry receives the server's metrics and is what /metrics serves.
 	Registry *prometheus.Registry
-	// Clock is the time source for latency, rate limits and request ids;
-	// nil means time.Now.
+	// Clock is the time source for latency measurements and rate limits;
+	// nil means time.Now. (Backend call deadlines use the runtime's timers.)
 	Clock func() time.Time
 	// BodyLimit caps request bodies in bytes (413 beyond); 0 means
 	// DefaultBodyLimit.
@@ -262,6 +263,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, certFile, keyFile s
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 		// Requests must outlive ctx: cancelling it starts the drain.
 		BaseContext: func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+		TLSConfig:   &tls.Config{MinVersion: tls.VersionTLS12},
 	}
 	errc := make(chan error, 1)
 	go func() {
