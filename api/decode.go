@@ -365,6 +365,8 @@ func queryParams(raw string, allowed ...string) (map[string]string, error) {
 	for _, k := range names {
 		v := vals[k]
 		switch {
+		case len(allowed) == 0:
+			errs = append(errs, FieldError{In: inQuery, Path: k, Reason: "is not accepted: this endpoint takes no query parameters"})
 		case !slices.Contains(allowed, k):
 			errs = append(errs, FieldError{In: inQuery, Path: k, Reason: "is not a known parameter (known: " + strings.Join(allowed, ", ") + ")"})
 		case len(v) > 1:

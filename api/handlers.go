@@ -26,6 +26,10 @@ func contractError(format string, args ...any) error {
 
 // score serves POST /v1/score.
 func (s *Server) score(c *gin.Context) {
+	if _, err := queryParams(c.Request.URL.RawQuery); err != nil {
+		s.fail(c, err)
+		return
+	}
 	body, err := s.readBody(c)
 	if err != nil {
 		s.fail(c, err)
@@ -235,6 +239,10 @@ func checkWorklistPage(q WorklistQuery, page *WorklistPage) error {
 
 // events serves POST /v1/events.
 func (s *Server) events(c *gin.Context) {
+	if _, err := queryParams(c.Request.URL.RawQuery); err != nil {
+		s.fail(c, err)
+		return
+	}
 	body, err := s.readBody(c)
 	if err != nil {
 		s.fail(c, err)

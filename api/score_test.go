@@ -263,6 +263,15 @@ func TestBodyLimit(t *testing.T) {
 	})
 }
 
+func TestScoreRejectsQueryParameters(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	resp, out := e.do("POST", "/v1/score?as_of=2026-01-01T00:00:00Z", api.RoleCollectorSystem, []byte(`{"invoices":[{"invoice_id":"x"}]}`))
+	p := e.problem(resp, out, http.StatusBadRequest, "malformed-request")
+	if len(p.Errors) != 1 || p.Errors[0].In != "query" || p.Errors[0].Path != "as_of" {
+		t.Errorf("errors %+v", p.Errors)
+	}
+}
+
 func TestMediaType(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	for _, ct := range []string{"text/plain", "application/x-www-form-urlencoded", "application/json; charset=latin1", "nonsense/"} {
