@@ -61,35 +61,32 @@ type weightedValue struct{ v, w float64 }
 // themselves when there are at most maxBins of them, else the values at the
 // (weighted) quantiles k/maxBins, k = 1…maxBins-1, deduplicated. The result
 // always ends with +∞. A column with missing values gets at most 255 bins so
-// that its missing code fits a uint8.
+// that its missing code fits a uint8. Quantiles are exact (all values are
+// sorted, by radix sort when unweighted).
 func featureCuts(col, weight []float64, maxBins int) (cuts []float64, hasMissing bool) {
+	distinct, hasMissing, few := distinctValues(col, maxBins)
+	if hasMissing && maxBins > 255 {
+		maxBins = 255
+	}
+	if few && len(distinct) <= maxBins {
+		slices.Sort(distinct)
+		return cutsFromSorted(distinct, nil, maxBins), hasMissing
+	}
 	vals := make([]float64, 0, len(col))
 	if weight == nil {
 		for _, v := range col {
-			if v != v {
-				hasMissing = true
-				continue
+			if v == v {
+				vals = append(vals, v)
 			}
-			vals = append(vals, v)
 		}
-		if hasMissing && maxBins > 255 {
-			maxBins = 255
-		}
-		slices.Sort(vals)
+		radixSortFloat64(vals)
 		return cutsFromSorted(vals, nil, maxBins), hasMissing
 	}
 	pairs := make([]weightedValue, 0, len(col))
 	for i, v := range col {
-		if v != v {
-			hasMissing = true
-			continue
-		}
-		if weight[i] > 0 {
+		if v == v && weight[i] > 0 {
 			pairs = append(pairs, weightedValue{v, weight[i]})
 		}
-	}
-	if hasMissing && maxBins > 255 {
-		maxBins = 255
 	}
 	slices.SortFunc(pairs, func(a, b weightedValue) int { return cmp.Compare(a.v, b.v) })
 	ws := make([]float64, 0, len(pairs))
@@ -98,6 +95,97 @@ func featureCuts(col, weight []float64, maxBins int) (cuts []float64, hasMissing
 		ws = append(ws, p.w)
 	}
 	return cutsFromSorted(vals, ws, maxBins), hasMissing
+}
+
+// distinctValues scans col once with a small open-addressing hash set. It
+// returns the distinct non-NaN values if there are at most maxBins of them
+// (few = true), and whether any value is NaN.
+func distinctValues(col []float64, maxBins int) (distinct []float64, hasMissing, few bool) {
+	const size = 1024 // power of two, > 2·256
+	var table [size]uint64
+	var used [size]bool
+	few = true
+	for _, v := range col {
+		if v != v {
+			hasMissing = true
+			continue
+		}
+		if !few {
+			continue
+		}
+		if v == 0 {
+			v = 0 // fold -0 into +0
+		}
+		bits := math.Float64bits(v)
+		h := (bits * 0x9E3779B97F4A7C15) >> 54 // top 10 bits
+		for used[h] && table[h] != bits {
+			h = (h + 1) & (size - 1)
+		}
+		if !used[h] {
+			if len(distinct) == maxBins {
+				few = false
+				continue
+			}
+			used[h], table[h] = true, bits
+			distinct = append(distinct, v)
+		}
+	}
+	return distinct, hasMissing, few
+}
+
+// radixSortFloat64 sorts non-NaN values ascending with an LSD radix sort
+// on their order-preserving bit patterns (8 passes of 8 bits, skipping
+// passes whose digit is constant).
+func radixSortFloat64(vals []float64) {
+	if len(vals) < 256 {
+		slices.Sort(vals)
+		return
+	}
+	keys := make([]uint64, len(vals))
+	for i, v := range vals {
+		b := math.Float64bits(v)
+		if b>>63 != 0 {
+			b = ^b
+		} else {
+			b |= 1 << 63
+		}
+		keys[i] = b
+	}
+	tmp := make([]uint64, len(keys))
+	var counts [8][256]int
+	for _, k := range keys {
+		for d := range 8 {
+			counts[d][byte(k>>(8*d))]++
+		}
+	}
+	src, dst := keys, tmp
+	for d := range 8 {
+		c := &counts[d]
+		if c[byte(src[0]>>(8*d))] == len(src) {
+			continue // every key has the same digit
+		}
+		pos := 0
+		for b := range 256 {
+			n := c[b]
+			c[b] = pos
+			pos += n
+		}
+		shift := uint(8 * d)
+		for _, k := range src {
+			b := byte(k >> shift)
+			dst[c[b]] = k
+			c[b]++
+		}
+		src, dst = dst, src
+	}
+	for i, b := range src {
+		if b>>63 != 0 {
+			b &^= 1 << 63
+		} else {
+			b = ^b
+		}
+		vals[i] = math.Float64frombits(b)
+	}
 }
 
 // cutsFromSorted computes cuts from sorted values (weights optional).

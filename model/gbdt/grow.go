@@ -51,6 +51,7 @@ type grower struct {
 	p           *Params
 	bm          *binMapper
 	bins        []uint8 // row-major n×F bin codes
+	cols        []uint8 // the same codes column-major (F×n)
 	nf          int
 	workers     int
 	mono        []int8
@@ -69,11 +70,12 @@ type grower struct {
 	rng       *rand.Rand
 }
 
-func newGrower(p *Params, bm *binMapper, bins []uint8, n int) *grower {
+func newGrower(p *Params, bm *binMapper, bins, cols []uint8, n int) *grower {
 	g := &grower{
 		p:       p,
 		bm:      bm,
 		bins:    bins,
+		cols:    cols,
 		nf:      bm.numFeatures(),
 		workers: threads(p.NThread),
 		gpair:   make([]gradPair, n),

@@ -216,15 +216,17 @@ func (g *grower) partition(parents []int32) {
 		}
 	}
 	g.ptasks = tasks
-	nf, bins, rows, flags := g.nf, g.bins, g.rows, g.flags
+	rows, flags := g.rows, g.flags
+	n := len(g.gpair)
 	parallelFor(g.workers, len(tasks), func(i int) {
 		t := &tasks[i]
 		s := &g.nodes[t.node].split
 		f, bin := int(s.feat), int(s.bin)
 		miss, defLeft := g.bm.missCode(f), b2i(s.defLeft)
+		col := g.cols[f*n : (f+1)*n]
 		nl := 0
 		for pos := t.lo; pos < t.hi; pos++ {
-			b := int(bins[int(rows[pos])*nf+f])
+			b := int(col[rows[pos]])
 			left := b2i(b <= bin) | (b2i(b == miss) & defLeft)
 			flags[pos] = uint8(left)
 			nl += left

@@ -3,6 +3,7 @@ package gbdt
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -165,4 +166,72 @@ func TestFloat32Threshold(t *testing.T) {
 	check(float32(math.Inf(1)), math.MaxFloat64)
 	check(float32(math.Inf(1)), float64(math.MaxFloat32)+math.Ldexp(1, 103))
 	check(float32(math.Inf(1)), math.Nextafter(float64(math.MaxFloat32)+math.Ldexp(1, 103), 0))
+}
+
+func TestRadixSortFloat64(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	for _, n := range []int{0, 1, 255, 256, 1000, 50000} {
+		v := make([]float64, n)
+		for i := range v {
+			switch rng.IntN(6) {
+			case 0:
+				v[i] = rng.NormFloat64() * 1e-300
+			case 1:
+				v[i] = math.Inf(1 - 2*rng.IntN(2))
+			case 2:
+				v[i] = float64(rng.IntN(5)) - 2 // ties, ±0
+			case 3:
+				v[i] = math.Copysign(0, -1)
+			default:
+				v[i] = rng.NormFloat64() * math.Pow(10, float64(rng.IntN(40)-20))
+			}
+		}
+		want := slices.Clone(v)
+		slices.Sort(want)
+		radixSortFloat64(v)
+		for i := range v {
+			if v[i] != want[i] {
+				t.Fatalf("n=%d: position %d: %v, want %v", n, i, v[i], want[i])
+			}
+		}
+	}
+}
+
+func TestFeatureCuts(t *testing.T) {
+	nan := math.NaN()
+	cases := []struct {
+		name     string
+		col      []float64
+		maxBins  int
+		want     []float64
+		wantMiss bool
+	}{
+		{"distinct values are cuts", []float64{3, 1, 2, 2, 1}, 256, []float64{2, 3, math.Inf(1)}, false},
+		{"missing", []float64{nan, 5, 5, nan}, 256, []float64{math.Inf(1)}, true},
+		{"all missing", []float64{nan, nan}, 256, []float64{math.Inf(1)}, true},
+		{"negative zero", []float64{0, math.Copysign(0, -1), 1}, 256, []float64{1, math.Inf(1)}, false},
+		// 8 values, 4 bins: quantile ranks 2, 4, 6 → values 2, 4, 6.
+		{"quantiles", []float64{7, 6, 5, 4, 3, 2, 1, 0}, 4, []float64{2, 4, 6, math.Inf(1)}, false},
+		// Heavy ties: ranks 2,4,6 hit 0,0,9 → cuts deduplicated, none at the minimum.
+		{"ties", []float64{0, 0, 0, 0, 0, 0, 9, 9}, 4, []float64{9, math.Inf(1)}, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, miss := featureCuts(c.col, nil, c.maxBins)
+			if !slices.Equal(got, c.want) || miss != c.wantMiss {
+				t.Errorf("cuts %v missing %v, want %v %v", got, miss, c.want, c.wantMiss)
+			}
+		})
+	}
+	// A feature with missing values and 256 distinct values falls back to
+	// 255 quantile bins so that the missing code fits a uint8.
+	col := make([]float64, 0, 300)
+	for i := range 256 {
+		col = append(col, float64(i))
+	}
+	col = append(col, nan)
+	cuts, miss := featureCuts(col, nil, 256)
+	if !miss || len(cuts) > 255 {
+		t.Errorf("256 distinct + NaN: %d bins, missing %v", len(cuts), miss)
+	}
 }

@@ -15,8 +15,10 @@ import (
 const binRowBlock = 2048
 
 // buildBins computes every feature's cuts (one task per feature) and the
-// row-major n×F matrix of bin codes (one task per row block).
-func buildBins(d *Dataset, maxBin, workers int) (*binMapper, []uint8) {
+// n×F matrix of bin codes (one task per row block), both row-major (for
+// histograms: a row's codes share a cache line) and column-major (for
+// partitioning: one feature's codes are contiguous).
+func buildBins(d *Dataset, maxBin, workers int) (*binMapper, []uint8, []uint8) {
 	F, n := d.NumFeatures(), d.NumRows()
 	bm := &binMapper{
 		cuts:       make([][]float64, F),
@@ -33,23 +35,54 @@ func buildBins(d *Dataset, maxBin, workers int) (*binMapper, []uint8) {
 		bm.off[j+1] = bm.off[j] + int32(bm.nbins[j]) + 1
 	}
 	bins := make([]uint8, n*F)
+	cols := make([]uint8, n*F)
 	blocks := (n + binRowBlock - 1) / binRowBlock
 	parallelFor(workers, blocks, func(b int) {
 		lo, hi := b*binRowBlock, min((b+1)*binRowBlock, n)
 		for j := range F {
-			col, cuts := d.X[j], bm.cuts[j]
-			miss := uint8(bm.nbins[j]) // only stored when the feature has missing values (≤ 255 bins)
+			// Only stored when the feature has missing values (≤ 255 bins).
+			binColumn(bins[lo*F+j:], F, d.X[j][lo:hi], bm.cuts[j], uint8(bm.nbins[j]))
 			for i := lo; i < hi; i++ {
-				v := col[i]
-				code := miss
-				if v == v {
-					code = uint8(upperBound(cuts, v))
-				}
-				bins[i*F+j] = code
+				cols[j*n+i] = bins[i*F+j]
 			}
 		}
 	})
-	return bm, bins
+	return bm, bins, cols
+}
+
+// binColumn writes the bin code of every value of col to dst[i*stride]:
+// upperBound(cuts, v), or miss for NaN. Four values are searched in
+// lockstep with branch-free steps so that their loads overlap.
+func binColumn(dst []uint8, stride int, col, cuts []float64, miss uint8) {
+	n := len(cuts)
+	i := 0
+	for ; i+4 <= len(col); i += 4 {
+		v0, v1, v2, v3 := col[i], col[i+1], col[i+2], col[i+3]
+		l0, l1, l2, l3 := 0, 0, 0, 0
+		for m := n; m > 1; {
+			half := m >> 1
+			l0 += half & -b2i(cuts[l0+half-1] <= v0)
+			l1 += half & -b2i(cuts[l1+half-1] <= v1)
+			l2 += half & -b2i(cuts[l2+half-1] <= v2)
+			l3 += half & -b2i(cuts[l3+half-1] <= v3)
+			m -= half
+		}
+		dst[i*stride] = codeOf(l0, v0, miss)
+		dst[(i+1)*stride] = codeOf(l1, v1, miss)
+		dst[(i+2)*stride] = codeOf(l2, v2, miss)
+		dst[(i+3)*stride] = codeOf(l3, v3, miss)
+	}
+	for ; i < len(col); i++ {
+		v := col[i]
+		dst[i*stride] = codeOf(upperBound(cuts, v), v, miss)
+	}
+}
+
+func codeOf(bin int, v float64, miss uint8) uint8 {
+	if v != v {
+		return miss
+	}
+	return uint8(bin)
 }
 
 // Train fits an ensemble on train, monitoring valid (may be nil) after
@@ -95,7 +128,7 @@ func Train(ctx context.Context, train Dataset, valid *Dataset, p Params) (*Ensem
 	if err != nil {
 		return nil, err
 	}
-	bm, bins := buildBins(&train, p.MaxBin, workers)
+	bm, bins, cols := buildBins(&train, p.MaxBin, workers)
 	log.Debug("gbdt: binned training data", "rows", n, "features", F, "histogram_bins", bm.totalBins(), "elapsed", time.Since(start))
 
 	e := &Ensemble{
@@ -129,7 +162,7 @@ func Train(ctx context.Context, train Dataset, valid *Dataset, p Params) (*Ensem
 		}
 	}
 
-	gr := newGrower(&p, bm, bins, n)
+	gr := newGrower(&p, bm, bins, cols, n)
 	grads := make([]gradPair, n*K)
 	sampled := make([]int32, 0, n)
 	inSample := make([]bool, n)
@@ -187,7 +220,7 @@ func Train(ctx context.Context, train Dataset, valid *Dataset, p Params) (*Ensem
 					lo, hi := b*binRowBlock, min((b+1)*binRowBlock, n)
 					for i := lo; i < hi; i++ {
 						if !inSample[i] {
-							margin[i*K+k] += e.values[first+binnedLeaf(tn, bm, bins, F, i)]
+							margin[i*K+k] += e.values[first+binnedLeaf(tn, bm, cols, n, i)]
 						}
 					}
 				})
@@ -229,13 +262,13 @@ func Train(ctx context.Context, train Dataset, valid *Dataset, p Params) (*Ensem
 	return e, nil
 }
 
-// binnedLeaf walks a training tree on row i's bin codes and returns the
-// leaf's index within the tree.
-func binnedLeaf(tn []tnode, bm *binMapper, bins []uint8, F, i int) int32 {
+// binnedLeaf walks a training tree on row i's bin codes (column-major,
+// n rows) and returns the leaf's index within the tree.
+func binnedLeaf(tn []tnode, bm *binMapper, cols []uint8, n, i int) int32 {
 	j := int32(0)
 	for tn[j].left >= 0 {
 		s := &tn[j].split
-		b := int(bins[i*F+int(s.feat)])
+		b := int(cols[int(s.feat)*n+i])
 		switch {
 		case b == bm.missCode(int(s.feat)):
 			if s.defLeft {
