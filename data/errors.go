@@ -1,6 +1,7 @@
 package data
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -26,14 +27,20 @@ type Error struct {
 	Err     error
 }
 
+// Error returns Message, followed by the cause's text unless Message
+// already ends with it (as it does when made by Errorf with %w).
 func (e *Error) Error() string {
 	if e.Err == nil {
 		return e.Message
 	}
+	cause := e.Err.Error()
 	if e.Message == "" {
-		return e.Err.Error()
+		return cause
 	}
-	return e.Message + ": " + e.Err.Error()
+	if strings.HasSuffix(e.Message, cause) {
+		return e.Message
+	}
+	return e.Message + ": " + cause
 }
 
 func (e *Error) Unwrap() error { return e.Err }
@@ -55,6 +62,9 @@ func ErrorCode(err error) Code {
 	var e *Error
 	if errors.As(err, &e) {
 		return e.Code
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return Unavailable
 	}
 	return Internal
 }
