@@ -1,0 +1,118 @@
+package boost
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/duesight/duesight/model"
+	"github.com/duesight/duesight/model/gbdt"
+)
+
+// Kind is the artifact kind of a binary gbdt model.
+const Kind = "gbdt"
+
+func init() {
+	model.Register(Kind, func(payload []byte) (model.Predictor, error) {
+		e := new(gbdt.Ensemble)
+		if err := e.UnmarshalBinary(payload); err != nil {
+			return nil, fmt.Errorf("decode gbdt payload: %w", err)
+		}
+		return Wrap(e)
+	})
+}
+
+// Model is a binary gbdt ensemble as a model.Model. It is immutable and safe
+// for concurrent use.
+type Model struct {
+	e     *gbdt.Ensemble
+	names []string
+}
+
+var _ model.Model = (*Model)(nil)
+
+// Wrap adapts a trained binary:logistic ensemble with named features.
+func Wrap(e *gbdt.Ensemble) (*Model, error) {
+	if e.Objective() != gbdt.BinaryLogistic {
+		return nil, fmt.Errorf("gbdt model kind needs objective %s, got %s", gbdt.BinaryLogistic, e.Objective())
+	}
+	names := e.FeatureNames()
+	if len(names) != e.NumFeatures() {
+		return nil, fmt.Errorf("gbdt model: %d feature names for %d features", len(names), e.NumFeatures())
+	}
+	return &Model{e: e, names: names}, nil
+}
+
+// Fit trains a binary ensemble on d, early-stopping on valid when given and
+// p.EarlyStoppingRounds > 0.
+func Fit(ctx context.Context, d *model.Dataset, valid *model.Dataset, p gbdt.Params) (*Model, error) {
+	if err := d.ValidateBinary(); err != nil {
+		return nil, err
+	}
+	train := gbdt.Dataset{X: d.X, Y: d.Y, Weight: d.W, FeatureNames: d.Names}
+	var v *gbdt.Dataset
+	if valid != nil {
+		if !slices.Equal(valid.Names, d.Names) {
+			return nil, fmt.Errorf("gbdt fit: validation features differ from training features")
+		}
+		v = &gbdt.Dataset{X: valid.X, Y: valid.Y, Weight: valid.W, FeatureNames: valid.Names}
+	}
+	p.Objective = gbdt.BinaryLogistic
+	e, err := gbdt.Train(ctx, train, v, p)
+	if err != nil {
+		return nil, fmt.Errorf("gbdt fit: %w", err)
+	}
+	return Wrap(e)
+}
+
+// Ensemble returns the wrapped ensemble.
+func (m *Model) Ensemble() *gbdt.Ensemble { return m.e }
+
+// Kind implements model.Predictor.
+func (m *Model) Kind() string { return Kind }
+
+// Features implements model.Predictor.
+func (m *Model) Features() []string { return m.names }
+
+// MarshalPayload implements model.Predictor (deterministic bytes).
+func (m *Model) MarshalPayload() ([]byte, error) { return m.e.MarshalBinary() }
+
+// PredictProba implements model.Model: P(late) from the ensemble (before any
+// calibration). It panics on a row of the wrong length, as the interface says.
+func (m *Model) PredictProba(row []float64) float64 {
+	var buf [1]float64
+	out, err := m.e.Predict(buf[:0], row)
+	if err != nil {
+		panic(fmt.Sprintf("boost: %v", err))
+	}
+	return out[0]
+}
+
+// PredictBatch implements model.Model.
+func (m *Model) PredictBatch(X [][]float64, out []float64) error {
+	n, err := model.CheckColumns(m.names, X)
+	if err != nil {
+		return err
+	}
+	if n != len(out) {
+		return fmt.Errorf("gbdt predict: %d rows but %d outputs", n, len(out))
+	}
+	if _, err := m.e.PredictColumns(out[:0], X, gbdt.PredictOptions{}); err != nil {
+		return fmt.Errorf("gbdt predict: %w", err)
+	}
+	return nil
+}
+
+// Explain implements model.Model: exact TreeSHAP contributions in log-odds
+// (they sum, with the bias, to the model's margin).
+func (m *Model) Explain(row []float64, k int) []model.Reason {
+	phi, err := m.e.Contributions(nil, row)
+	if err != nil {
+		return nil
+	}
+	reasons := make([]model.Reason, len(m.names))
+	for j, name := range m.names {
+		reasons[j] = model.Reason{Feature: name, Value: row[j], Contribution: phi[j], Direction: model.DirectionOf(phi[j])}
+	}
+	return model.TopReasons(reasons, k)
+}
