@@ -249,6 +249,31 @@ type Meta struct {
 	Calibration calibrate.Calibrator
 	// CodeVersion overrides the detected code version when non-empty.
 	CodeVersion string
+	// Params are extra training facts merged into the predictor's reported
+	// params (which must then be a JSON object; keys must not collide), e.g.
+	// {"timing_model": "<version>"} linking a late-payment model to the
+	// payment-timing model trained with it. They enter the version hash.
+	Params map[string]any
+}
+
+// Param decodes one entry of the header's params into v; ok is false when
+// the params hold no such key.
+func (h *Header) Param(key string, v any) (ok bool, err error) {
+	if len(h.Params) == 0 {
+		return false, nil
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(h.Params, &m); err != nil {
+		return false, fmt.Errorf("model: params of %s are not a JSON object: %w", h.Version, err)
+	}
+	raw, ok := m[key]
+	if !ok {
+		return false, nil
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		return true, fmt.Errorf("model: param %q of %s: %w", key, h.Version, err)
+	}
+	return true, nil
 }
 
 // Artifact is a decoded (or freshly built) model artifact.
@@ -332,6 +357,25 @@ func NewArtifact(p Predictor, meta Meta) (*Artifact, error) {
 			}
 			h.Params = b
 		}
+	}
+	if len(meta.Params) > 0 {
+		merged := map[string]any{}
+		if len(h.Params) > 0 {
+			if err := json.Unmarshal(h.Params, &merged); err != nil {
+				return nil, fmt.Errorf("model: NewArtifact: %s params are not a JSON object, cannot add Meta.Params: %w", kind, err)
+			}
+		}
+		for k, v := range meta.Params {
+			if _, dup := merged[k]; dup {
+				return nil, fmt.Errorf("model: NewArtifact: Meta.Params key %q collides with a %s param", k, kind)
+			}
+			merged[k] = v
+		}
+		b, err := json.Marshal(merged) // map keys are sorted: deterministic
+		if err != nil {
+			return nil, fmt.Errorf("model: NewArtifact: encoding Meta.Params: %w", err)
+		}
+		h.Params = b
 	}
 	if cal != nil {
 		b, err := calibrate.Marshal(cal)
