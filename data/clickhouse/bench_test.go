@@ -22,6 +22,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -42,6 +44,42 @@ func benchBlockRows(b *testing.B) int {
 		b.Fatalf("DUESIGHT_BENCH_BLOCKROWS=%q: want a positive integer", v)
 	}
 	return n
+}
+
+// envServerPID names the clickhouse-server process (e.g. $(cat
+// /tmp/ch-bench/pid)); when set, BenchmarkIngestVsClient also reports CPU
+// time per row (client side plus server), which a shared, loaded machine
+// disturbs far less than wall time.
+const envServerPID = "DUESIGHT_BENCH_SERVER_PID"
+
+// serverCPU returns a function reading the server's user+system CPU time
+// from /proc (zero when DUESIGHT_BENCH_SERVER_PID is unset).
+func serverCPU(b *testing.B) func() time.Duration {
+	pid := os.Getenv(envServerPID)
+	if pid == "" {
+		return func() time.Duration { return 0 }
+	}
+	return func() time.Duration {
+		raw, err := os.ReadFile("/proc/" + pid + "/stat")
+		if err != nil {
+			b.Fatalf("%s=%s: %v", envServerPID, pid, err)
+		}
+		// Fields after the parenthesised command name; utime and stime
+		// are fields 14 and 15 of the whole line, in clock ticks (100/s).
+		f := strings.Fields(string(raw[strings.LastIndexByte(string(raw), ')')+2:]))
+		ut, _ := strconv.ParseInt(f[11], 10, 64)
+		st, _ := strconv.ParseInt(f[12], 10, 64)
+		return time.Duration(ut+st) * 10 * time.Millisecond
+	}
+}
+
+// processCPU is this process's user+system CPU time.
+func processCPU(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func benchSizes() []int {
@@ -122,6 +160,9 @@ func BenchmarkIngestVsClient(b *testing.B) {
 			writeCSV(b, csv, rows)
 			const chunk = 50_000
 			var storeTime, clientTime time.Duration
+			// CPU time of this process or clickhouse-client, and of the server.
+			var storeCPU, storeServerCPU, clientCPU, clientServerCPU time.Duration
+			server := serverCPU(b)
 			for i := 0; i < b.N; i++ {
 				b.StopTimer()
 				s := mustOpen(b, freshDB(b), clickhouse.Options{Logger: testLogger(b), BlockRows: benchBlockRows(b)})
@@ -133,6 +174,7 @@ func BenchmarkIngestVsClient(b *testing.B) {
 				b.StartTimer()
 
 				viaStore := func() {
+					cpu0, srv0 := processCPU(b), server()
 					start := time.Now()
 					w, err := s.Begin(ctx)
 					if err != nil {
@@ -147,6 +189,8 @@ func BenchmarkIngestVsClient(b *testing.B) {
 						b.Fatal(err)
 					}
 					storeTime += time.Since(start)
+					storeCPU += processCPU(b) - cpu0
+					storeServerCPU += server() - srv0
 				}
 				viaClient := func() {
 					in, err := os.Open(csv)
@@ -157,11 +201,14 @@ func BenchmarkIngestVsClient(b *testing.B) {
 					cmd := exec.CommandContext(ctx, client, "--host", u.Hostname(), "--port", u.Port(), "--query",
 						"INSERT INTO "+db+".t_bench (account_id, account_hash, id, issue_date, due_date, amount, currency, delivered_by, seq) FORMAT CSV")
 					cmd.Stdin = in
+					srv0 := server()
 					start := time.Now()
 					if out, err := cmd.CombinedOutput(); err != nil {
 						b.Fatalf("clickhouse-client: %v\n%s", err, out)
 					}
 					clientTime += time.Since(start)
+					clientCPU += cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+					clientServerCPU += server() - srv0
 				}
 				// Alternate the order so that neither side always runs
 				// first (the machine is shared; load drifts).
@@ -187,6 +234,14 @@ func BenchmarkIngestVsClient(b *testing.B) {
 			b.ReportMetric(storeRate, "store_rows/s")
 			b.ReportMetric(clientRate, "client_rows/s")
 			b.ReportMetric(storeRate/clientRate, "store/client")
+			if os.Getenv(envServerPID) != "" {
+				rows := float64(n * b.N)
+				perRow := func(d time.Duration) float64 { return float64(d.Nanoseconds()) / rows }
+				b.ReportMetric(perRow(storeCPU), "store_go_cpu_ns/row")
+				b.ReportMetric(perRow(storeServerCPU), "store_server_cpu_ns/row")
+				b.ReportMetric(perRow(clientCPU), "client_proc_cpu_ns/row")
+				b.ReportMetric(perRow(clientServerCPU), "client_server_cpu_ns/row")
+			}
 		})
 	}
 }

@@ -61,6 +61,7 @@ func checkUnix(kind data.Kind, i int, id, field string, t time.Time) (int64, err
 }
 
 type accountBuf struct {
+	limit                                                 int // BlockRows: capacity is grown by doubling up to it
 	accountID, name, segment, country, currency, timeZone []string
 	hash                                                  []uint32
 	termsDays                                             []int32
@@ -81,9 +82,36 @@ func (b *accountBuf) values() []any {
 }
 func (b *accountBuf) len() int { return len(b.accountID) }
 func (b *accountBuf) reset() {
+	// Drop the references to the caller's strings before reuse.
+	clear(b.accountID)
+	clear(b.name)
+	clear(b.segment)
+	clear(b.country)
+	clear(b.currency)
+	clear(b.timeZone)
 	b.accountID, b.name, b.segment, b.country = b.accountID[:0], b.name[:0], b.segment[:0], b.country[:0]
 	b.currency, b.timeZone, b.hash, b.termsDays = b.currency[:0], b.timeZone[:0], b.hash[:0], b.termsDays[:0]
 	b.creditLimit, b.consent, b.createdAt, b.seq = b.creditLimit[:0], b.consent[:0], b.createdAt[:0], b.seq[:0]
+}
+
+// reserve makes room for the next row, doubling capacity up to limit.
+func (b *accountBuf) reserve() {
+	if len(b.accountID) < cap(b.accountID) {
+		return
+	}
+	n := nextCap(cap(b.accountID), b.limit)
+	b.accountID = grow(b.accountID, n)
+	b.name = grow(b.name, n)
+	b.segment = grow(b.segment, n)
+	b.country = grow(b.country, n)
+	b.currency = grow(b.currency, n)
+	b.timeZone = grow(b.timeZone, n)
+	b.hash = grow(b.hash, n)
+	b.termsDays = grow(b.termsDays, n)
+	b.creditLimit = grow(b.creditLimit, n)
+	b.consent = grow(b.consent, n)
+	b.createdAt = grow(b.createdAt, n)
+	b.seq = grow(b.seq, n)
 }
 
 func (b *accountBuf) add(i int, r *data.Account, seq uint64) error {
@@ -94,6 +122,7 @@ func (b *accountBuf) add(i int, r *data.Account, seq uint64) error {
 	if r.TermsDays < math.MinInt32 || r.TermsDays > math.MaxInt32 {
 		return rowError(data.KindAccount, i, r.ID, "terms_days", fmt.Sprintf("%d does not fit in Int32", r.TermsDays))
 	}
+	b.reserve()
 	b.accountID = append(b.accountID, r.ID)
 	b.hash = append(b.hash, data.AccountHash(r.ID))
 	b.name = append(b.name, r.Name)
@@ -110,6 +139,7 @@ func (b *accountBuf) add(i int, r *data.Account, seq uint64) error {
 }
 
 type invoiceBuf struct {
+	limit                   int // BlockRows: capacity is grown by doubling up to it
 	accountID, id, currency []string
 	hash                    []uint32
 	issue, due              []time.Time
@@ -127,8 +157,29 @@ func (b *invoiceBuf) values() []any {
 }
 func (b *invoiceBuf) len() int { return len(b.id) }
 func (b *invoiceBuf) reset() {
+	// Drop the references to the caller's strings before reuse.
+	clear(b.accountID)
+	clear(b.id)
+	clear(b.currency)
 	b.accountID, b.id, b.currency, b.hash = b.accountID[:0], b.id[:0], b.currency[:0], b.hash[:0]
 	b.issue, b.due, b.amount, b.deliveredBy, b.seq = b.issue[:0], b.due[:0], b.amount[:0], b.deliveredBy[:0], b.seq[:0]
+}
+
+// reserve makes room for the next row, doubling capacity up to limit.
+func (b *invoiceBuf) reserve() {
+	if len(b.id) < cap(b.id) {
+		return
+	}
+	n := nextCap(cap(b.id), b.limit)
+	b.accountID = grow(b.accountID, n)
+	b.id = grow(b.id, n)
+	b.currency = grow(b.currency, n)
+	b.hash = grow(b.hash, n)
+	b.issue = grow(b.issue, n)
+	b.due = grow(b.due, n)
+	b.amount = grow(b.amount, n)
+	b.deliveredBy = grow(b.deliveredBy, n)
+	b.seq = grow(b.seq, n)
 }
 
 func (b *invoiceBuf) add(i int, r *data.Invoice, seq uint64) error {
@@ -138,6 +189,7 @@ func (b *invoiceBuf) add(i int, r *data.Invoice, seq uint64) error {
 	if err := checkDate(data.KindInvoice, i, r.ID, "due_date", r.DueDate); err != nil {
 		return err
 	}
+	b.reserve()
 	b.accountID = append(b.accountID, r.AccountID)
 	b.hash = append(b.hash, data.AccountHash(r.AccountID))
 	b.id = append(b.id, r.ID)
@@ -151,6 +203,7 @@ func (b *invoiceBuf) add(i int, r *data.Invoice, seq uint64) error {
 }
 
 type paymentBuf struct {
+	limit                              int // BlockRows: capacity is grown by doubling up to it
 	accountID, id, invoiceID, currency []string
 	hash                               []uint32
 	date                               []time.Time
@@ -168,14 +221,37 @@ func (b *paymentBuf) values() []any {
 }
 func (b *paymentBuf) len() int { return len(b.id) }
 func (b *paymentBuf) reset() {
+	// Drop the references to the caller's strings before reuse.
+	clear(b.accountID)
+	clear(b.id)
+	clear(b.invoiceID)
+	clear(b.currency)
 	b.accountID, b.id, b.invoiceID, b.currency = b.accountID[:0], b.id[:0], b.invoiceID[:0], b.currency[:0]
 	b.hash, b.date, b.amount, b.method, b.seq = b.hash[:0], b.date[:0], b.amount[:0], b.method[:0], b.seq[:0]
+}
+
+// reserve makes room for the next row, doubling capacity up to limit.
+func (b *paymentBuf) reserve() {
+	if len(b.id) < cap(b.id) {
+		return
+	}
+	n := nextCap(cap(b.id), b.limit)
+	b.accountID = grow(b.accountID, n)
+	b.id = grow(b.id, n)
+	b.invoiceID = grow(b.invoiceID, n)
+	b.currency = grow(b.currency, n)
+	b.hash = grow(b.hash, n)
+	b.date = grow(b.date, n)
+	b.amount = grow(b.amount, n)
+	b.method = grow(b.method, n)
+	b.seq = grow(b.seq, n)
 }
 
 func (b *paymentBuf) add(i int, r *data.Payment, seq uint64) error {
 	if err := checkDate(data.KindPayment, i, r.ID, "date", r.Date); err != nil {
 		return err
 	}
+	b.reserve()
 	b.accountID = append(b.accountID, r.AccountID)
 	b.hash = append(b.hash, data.AccountHash(r.AccountID))
 	b.id = append(b.id, r.ID)
@@ -189,6 +265,7 @@ func (b *paymentBuf) add(i int, r *data.Payment, seq uint64) error {
 }
 
 type contactBuf struct {
+	limit                    int // BlockRows: capacity is grown by doubling up to it
 	accountID, id, invoiceID []string
 	hash                     []uint32
 	channel, outcome         []uint8
@@ -209,9 +286,31 @@ func (b *contactBuf) values() []any {
 }
 func (b *contactBuf) len() int { return len(b.id) }
 func (b *contactBuf) reset() {
+	// Drop the references to the caller's strings before reuse.
+	clear(b.accountID)
+	clear(b.id)
+	clear(b.invoiceID)
 	b.accountID, b.id, b.invoiceID, b.hash = b.accountID[:0], b.id[:0], b.invoiceID[:0], b.hash[:0]
 	b.channel, b.outcome, b.sentAt = b.channel[:0], b.outcome[:0], b.sentAt[:0]
 	b.promisedDate, b.promisedAmount, b.seq = b.promisedDate[:0], b.promisedAmount[:0], b.seq[:0]
+}
+
+// reserve makes room for the next row, doubling capacity up to limit.
+func (b *contactBuf) reserve() {
+	if len(b.id) < cap(b.id) {
+		return
+	}
+	n := nextCap(cap(b.id), b.limit)
+	b.accountID = grow(b.accountID, n)
+	b.id = grow(b.id, n)
+	b.invoiceID = grow(b.invoiceID, n)
+	b.hash = grow(b.hash, n)
+	b.channel = grow(b.channel, n)
+	b.outcome = grow(b.outcome, n)
+	b.sentAt = grow(b.sentAt, n)
+	b.promisedDate = grow(b.promisedDate, n)
+	b.promisedAmount = grow(b.promisedAmount, n)
+	b.seq = grow(b.seq, n)
 }
 
 func (b *contactBuf) add(i int, r *data.Contact, seq uint64) error {
@@ -222,6 +321,7 @@ func (b *contactBuf) add(i int, r *data.Contact, seq uint64) error {
 	if err := checkDate(data.KindContact, i, r.ID, "promised_date", r.PromisedDate); err != nil {
 		return err
 	}
+	b.reserve()
 	b.accountID = append(b.accountID, r.AccountID)
 	b.hash = append(b.hash, data.AccountHash(r.AccountID))
 	b.id = append(b.id, r.ID)
@@ -236,6 +336,7 @@ func (b *contactBuf) add(i int, r *data.Contact, seq uint64) error {
 }
 
 type disputeBuf struct {
+	limit                            int // BlockRows: capacity is grown by doubling up to it
 	accountID, id, invoiceID, reason []string
 	hash                             []uint32
 	opened, resolved                 []time.Time
@@ -251,8 +352,29 @@ func (b *disputeBuf) values() []any {
 }
 func (b *disputeBuf) len() int { return len(b.id) }
 func (b *disputeBuf) reset() {
+	// Drop the references to the caller's strings before reuse.
+	clear(b.accountID)
+	clear(b.id)
+	clear(b.invoiceID)
+	clear(b.reason)
 	b.accountID, b.id, b.invoiceID, b.reason = b.accountID[:0], b.id[:0], b.invoiceID[:0], b.reason[:0]
 	b.hash, b.opened, b.resolved, b.seq = b.hash[:0], b.opened[:0], b.resolved[:0], b.seq[:0]
+}
+
+// reserve makes room for the next row, doubling capacity up to limit.
+func (b *disputeBuf) reserve() {
+	if len(b.id) < cap(b.id) {
+		return
+	}
+	n := nextCap(cap(b.id), b.limit)
+	b.accountID = grow(b.accountID, n)
+	b.id = grow(b.id, n)
+	b.invoiceID = grow(b.invoiceID, n)
+	b.reason = grow(b.reason, n)
+	b.hash = grow(b.hash, n)
+	b.opened = grow(b.opened, n)
+	b.resolved = grow(b.resolved, n)
+	b.seq = grow(b.seq, n)
 }
 
 func (b *disputeBuf) add(i int, r *data.Dispute, seq uint64) error {
@@ -262,6 +384,7 @@ func (b *disputeBuf) add(i int, r *data.Dispute, seq uint64) error {
 	if err := checkDate(data.KindDispute, i, r.ID, "resolved_on", r.ResolvedOn); err != nil {
 		return err
 	}
+	b.reserve()
 	b.accountID = append(b.accountID, r.AccountID)
 	b.hash = append(b.hash, data.AccountHash(r.AccountID))
 	b.id = append(b.id, r.ID)
@@ -271,6 +394,41 @@ func (b *disputeBuf) add(i int, r *data.Dispute, seq uint64) error {
 	b.reason = append(b.reason, r.Reason)
 	b.seq = append(b.seq, seq)
 	return nil
+}
+
+// newBuffer returns an empty buffer for a history table whose capacity
+// grows up to limit rows.
+func newBuffer(table string, limit int) buffer {
+	switch table {
+	case "accounts":
+		return &accountBuf{limit: limit}
+	case "invoices":
+		return &invoiceBuf{limit: limit}
+	case "payments":
+		return &paymentBuf{limit: limit}
+	case "contacts":
+		return &contactBuf{limit: limit}
+	case "disputes":
+		return &disputeBuf{limit: limit}
+	}
+	panic("clickhouse: no buffer for table " + table)
+}
+
+// nextCap doubles a buffer's capacity (from 256 rows) up to limit: a
+// buffer filled to BlockRows rows allocates about twice its final size
+// in total, where append's growth would allocate several times more.
+func nextCap(c, limit int) int {
+	return max(min(max(2*c, 256), limit), c+1)
+}
+
+// grow returns s with capacity at least n, keeping its contents.
+func grow[T any](s []T, n int) []T {
+	if cap(s) >= n {
+		return s
+	}
+	out := make([]T, len(s), n)
+	copy(out, s)
+	return out
 }
 
 // insertSQL is the INSERT statement (with its column list, which the

@@ -139,3 +139,19 @@ func waitMutations(tb testing.TB, conn ch.Conn, db string) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// waitRows waits until a table holds at least n rows (committed or not).
+func waitRows(tb testing.TB, conn ch.Conn, db, table string, n uint64) {
+	tb.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		got := rawCount(tb, conn, db, table)
+		if got >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("%s.%s holds %d rows after 30s; want at least %d", db, table, got, n)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

@@ -34,6 +34,18 @@ type Store struct {
 	writing bool       // a Writer of this Store is open
 
 	ledgerMu sync.Mutex // serialises AppendActions' check-then-insert
+
+	// buffers pools Writer column buffers per table, so that consecutive
+	// writes reuse their memory (a buffer grows to BlockRows rows).
+	buffers map[string]*sync.Pool
+}
+
+func (s *Store) getBuffer(table string) buffer { return s.buffers[table].Get().(buffer) }
+
+// putBuffer returns an emptied buffer to the pool.
+func (s *Store) putBuffer(b buffer) {
+	b.reset()
+	s.buffers[b.table()].Put(b)
 }
 
 var _ data.Store = (*Store)(nil)
@@ -75,6 +87,10 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		opt:     opt,
 		log:     opt.Logger.With(slog.String("store", "clickhouse"), slog.String("database", db)),
 		streams: make(chan struct{}, opt.MaxStreams),
+		buffers: map[string]*sync.Pool{},
+	}
+	for _, t := range historyTables {
+		s.buffers[t] = &sync.Pool{New: func() any { return newBuffer(t, opt.BlockRows) }}
 	}
 	if err := conn.Ping(ctx); err != nil {
 		_ = conn.Close()

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
 	"github.com/duesight/duesight/data"
 )
 
@@ -165,8 +167,9 @@ func (s *Store) begin(ctx context.Context) (*writer, error) {
 		return nil, err
 	}
 	w := &writer{s: s, seq: seq, expires: expires, beat: 1, stop: make(chan struct{}), stopped: make(chan struct{}),
-		acc: &accountBuf{}, inv: &invoiceBuf{}, pay: &paymentBuf{}, con: &contactBuf{}, dis: &disputeBuf{},
 		flushed: map[string]bool{}}
+	w.acc, w.inv, w.pay = s.getBuffer("accounts").(*accountBuf), s.getBuffer("invoices").(*invoiceBuf), s.getBuffer("payments").(*paymentBuf)
+	w.con, w.dis = s.getBuffer("contacts").(*contactBuf), s.getBuffer("disputes").(*disputeBuf)
 	w.startSender()
 	go w.heartbeat()
 	s.log.Debug("write begun", slog.Uint64("seq", seq))
@@ -188,10 +191,11 @@ type writer struct {
 	con *contactBuf
 	dis *disputeBuf
 
-	rows    uint64          // rows handed to the sender
-	flushed map[string]bool // tables that were handed rows (for Rollback)
-	broken  error           // a hand-off was interrupted: only Rollback remains
-	done    bool
+	rows     uint64          // rows handed to the sender
+	flushed  map[string]bool // tables that were handed rows (for Rollback)
+	broken   error           // a hand-off was interrupted: only Rollback remains
+	recycled bool            // the buffers went back to the store's pool
+	done     bool
 
 	// Sender goroutine: sends jobs in order with sendCtx, returns each sent
 	// buffer (reset) to spare[table], records the first error in sendErr
@@ -331,37 +335,114 @@ func rotate[P buffer](ctx context.Context, w *writer, p *P) error {
 	return nil
 }
 
+// insertIdle is how long the sender keeps an INSERT open without a new
+// block before finishing it; well below the server's receive_timeout
+// (300s by default), after which it would abort the INSERT.
+const insertIdle = 20 * time.Second
+
 func (w *writer) startSender() {
 	w.sendCtx, w.sendCancel = context.WithCancel(context.Background())
 	w.jobs = make(chan buffer)
 	w.sent = make(chan struct{})
 	w.spare = map[string]chan buffer{}
-	for _, b := range []buffer{&accountBuf{}, &invoiceBuf{}, &paymentBuf{}, &contactBuf{}, &disputeBuf{}} {
+	for _, t := range historyTables {
 		// Room for both buffers of the table: the sender never blocks
 		// returning one, even if an interrupted hand-off left the other.
-		w.spare[b.table()] = make(chan buffer, 2)
-		w.spare[b.table()] <- b
+		w.spare[t] = make(chan buffer, 2)
+		w.spare[t] <- w.s.getBuffer(t)
 	}
-	go func() {
-		defer close(w.sent)
-		for b := range w.jobs {
-			if w.sendCtx.Err() != nil && w.senderErr() == nil {
-				w.sendMu.Lock()
-				w.sendErr = errorf(data.Unavailable, w.sendCtx.Err(), "clickhouse: write abandoned")
-				w.sendMu.Unlock()
+	go w.send()
+}
+
+// send is the sender goroutine. It keeps one INSERT per table open and
+// sends each block into it with Flush (so the driver reuses its column
+// memory and a write costs one INSERT per table, like clickhouse-client
+// streaming a file), finishes the INSERTs when jobs is closed (waiting for
+// the server to acknowledge every block) or after insertIdle without a
+// block, and aborts them if the write is abandoned.
+func (w *writer) send() {
+	defer close(w.sent)
+	open := map[string]driver.Batch{}
+	finish := func() {
+		for _, t := range slices.Sorted(maps.Keys(open)) {
+			if w.senderErr() == nil && w.sendCtx.Err() == nil {
+				w.setSendErr(fail(open[t].Send(), "finish insert into %s", t))
+			} else {
+				_ = open[t].Abort()
 			}
-			if w.senderErr() == nil {
-				n := b.len()
-				if err := w.s.insert(w.sendCtx, w.s.d.table(b.table()), b); err != nil {
-					w.sendMu.Lock()
-					w.sendErr = fmt.Errorf("write %d %s rows: %w", n, b.table(), err)
-					w.sendMu.Unlock()
+			delete(open, t)
+		}
+	}
+	defer finish()
+	idle := time.NewTimer(insertIdle)
+	defer idle.Stop()
+	for {
+		var b buffer
+		select {
+		case job, ok := <-w.jobs:
+			if !ok {
+				return
+			}
+			b = job
+		case <-idle.C:
+			finish()
+			continue
+		}
+		if w.sendCtx.Err() != nil {
+			w.setSendErr(errorf(data.Unavailable, w.sendCtx.Err(), "clickhouse: write abandoned"))
+		}
+		if w.senderErr() == nil {
+			t, n := b.table(), b.len()
+			batch, ok := open[t]
+			var err error
+			if !ok {
+				if batch, err = w.s.prepareBatch(w.sendCtx, insertSQL(w.s.d.table(t), b)); err != nil {
+					err = fail(err, "prepare insert into %s", t)
+				} else {
+					open[t] = batch
 				}
 			}
-			b.reset()
-			w.spare[b.table()] <- b
+			if err == nil {
+				err = appendColumns(batch, b)
+			}
+			if err == nil {
+				err = fail(batch.Flush(), "insert into %s", t)
+			}
+			if err != nil {
+				w.setSendErr(fmt.Errorf("write %d %s rows: %w", n, t, err))
+			}
 		}
-	}()
+		b.reset()
+		w.spare[b.table()] <- b
+		if !idle.Stop() {
+			select {
+			case <-idle.C:
+			default:
+			}
+		}
+		idle.Reset(insertIdle)
+	}
+}
+
+// appendColumns copies a buffer's columns into an insert batch.
+func appendColumns(batch driver.Batch, b buffer) error {
+	for i, v := range b.values() {
+		if err := batch.Column(i).Append(v); err != nil {
+			return fail(err, "insert into %s: column %s", b.table(), b.columns()[i])
+		}
+	}
+	return nil
+}
+
+func (w *writer) setSendErr(err error) {
+	if err == nil {
+		return
+	}
+	w.sendMu.Lock()
+	defer w.sendMu.Unlock()
+	if w.sendErr == nil {
+		w.sendErr = err
+	}
 }
 
 func (w *writer) senderErr() error {
@@ -394,15 +475,23 @@ func (w *writer) handOff(ctx context.Context, b buffer) (buffer, error) {
 	}
 }
 
-// drain sends the partly filled buffers and waits for the sender to finish.
+// drain sends the partly filled buffers and waits for the sender to
+// finish every INSERT.
 func (w *writer) drain(ctx context.Context) error {
-	for _, b := range []buffer{w.acc, w.inv, w.pay, w.con, w.dis} {
-		if b.len() == 0 {
-			continue
-		}
-		if _, err := w.handOff(ctx, b); err != nil {
-			return err
-		}
+	if err := handOffAll(ctx, w, &w.acc); err != nil {
+		return err
+	}
+	if err := handOffAll(ctx, w, &w.inv); err != nil {
+		return err
+	}
+	if err := handOffAll(ctx, w, &w.pay); err != nil {
+		return err
+	}
+	if err := handOffAll(ctx, w, &w.con); err != nil {
+		return err
+	}
+	if err := handOffAll(ctx, w, &w.dis); err != nil {
+		return err
 	}
 	w.closeJobs.Do(func() { close(w.jobs) })
 	select {
@@ -414,29 +503,48 @@ func (w *writer) drain(ctx context.Context) error {
 	return w.senderErr()
 }
 
+// handOffAll hands a non-empty buffer to the sender whatever its size.
+func handOffAll[P buffer](ctx context.Context, w *writer, p *P) error {
+	if (*p).len() == 0 {
+		return nil
+	}
+	nb, err := w.handOff(ctx, *p)
+	if err != nil {
+		return err
+	}
+	*p = nb.(P)
+	return nil
+}
+
+// recycle returns the writer's buffers to the store's pool once the sender
+// has exited.
+func (w *writer) recycle() {
+	if w.recycled {
+		return
+	}
+	w.recycled = true
+	seen := map[buffer]bool{}
+	put := func(b buffer) {
+		if b != nil && !seen[b] {
+			seen[b] = true
+			w.s.putBuffer(b)
+		}
+	}
+	for _, b := range []buffer{w.acc, w.inv, w.pay, w.con, w.dis} {
+		put(b)
+	}
+	for _, ch := range w.spare {
+		for len(ch) > 0 {
+			put(<-ch)
+		}
+	}
+}
+
 // stopSender abandons queued blocks and waits for the sender to exit.
 func (w *writer) stopSender() {
 	w.sendCancel()
 	w.closeJobs.Do(func() { close(w.jobs) })
 	<-w.sent
-}
-
-// insert sends a buffer's columns to table as one block.
-func (s *Store) insert(ctx context.Context, table string, b buffer) error {
-	batch, err := s.prepareBatch(ctx, insertSQL(table, b))
-	if err != nil {
-		return fail(err, "prepare insert into %s", table)
-	}
-	for i, v := range b.values() {
-		if err := batch.Column(i).Append(v); err != nil {
-			_ = batch.Abort()
-			return fail(err, "insert into %s: column %s", table, b.columns()[i])
-		}
-	}
-	if err := batch.Send(); err != nil {
-		return fail(err, "insert into %s", table)
-	}
-	return nil
 }
 
 // Commit sends the buffered rows, checks that the lease is still held and
@@ -455,6 +563,7 @@ func (w *writer) Commit(ctx context.Context) error {
 	if err := w.drain(ctx); err != nil {
 		return err // the caller's Rollback cleans up
 	}
+	w.recycle() // the sender has exited
 	w.sendCancel()
 	w.stopHeartbeat()
 	if err := w.verifyLease(ctx); err != nil {
@@ -537,6 +646,7 @@ func (w *writer) Rollback() error {
 	defer w.s.endWrite()
 	w.stopHeartbeat()
 	w.stopSender()
+	w.recycle()
 	if w.s.closed.Load() {
 		return nil // the lease expires; Vacuum removes the rows
 	}
