@@ -38,10 +38,14 @@
 //
 //  1. Begin takes a lease (see Writers) which hands out seq = max(seq ever
 //     leased) + 1. Seqs are never reused, not even after a crash.
-//  2. Write buffers rows in columns and sends a table's buffer as one
-//     insert block whenever it reaches Options.BlockRows rows; every row
-//     is tagged with seq. Memory is bounded by the buffers, not the write.
-//  3. Commit sends what is left, checks that the lease is still held and
+//  2. Write buffers rows in columns; every row is tagged with seq. When a
+//     table's buffer reaches Options.BlockRows rows it goes to a sender
+//     goroutine, which streams it as one block into an INSERT it keeps
+//     open per table (like clickhouse-client loading a file), while Write
+//     fills the table's second buffer. Memory is bounded by two buffers
+//     per table (pooled across writes), not by the size of the write.
+//  3. Commit hands over what is left, waits until the server has
+//     acknowledged every INSERT, checks that the lease is still held and
 //     that no later seq committed, then inserts one row (seq, ...) into
 //     the commits table. That single-row insert is the commit point.
 //
@@ -50,10 +54,12 @@
 // a write whose seq is not in commits — in progress, rolled back, or left
 // by a crashed process — are therefore never visible, and all queries of
 // one read (the five streams of Histories, the kinds of Lookup, the counts
-// of Count) see the same set of commits. Rollback deletes the rows it sent
-// with an ALTER TABLE … DELETE mutation (asynchronous; the rows are already
-// invisible); rows of crashed writers are removed by Vacuum. Mutations
-// rewrite the affected parts, so both are meant to be rare.
+// of Count) see the same set of commits. Rollback aborts the open INSERTs
+// and deletes the rows already sent with an ALTER TABLE … DELETE mutation
+// (asynchronous; the rows are already invisible). Rows that escape it — a
+// block still in flight when the mutation was created, or the rows of a
+// crashed writer — are removed by Vacuum. Mutations rewrite the affected
+// parts, so both are meant to be rare.
 //
 // If the commit insert itself fails (for example the connection drops),
 // the outcome is unknown: Commit says so and deletes nothing.

@@ -260,8 +260,9 @@ func (w *writer) leaseState() (time.Time, uint32, error) {
 	return w.expires, w.beat, w.leaseErr
 }
 
-// Write buffers b's rows and sends every table buffer that reaches
-// BlockRows rows as one insert block tagged with the writer's seq. A row
+// Write buffers b's rows, tagged with the writer's seq, and hands every
+// table buffer that reaches BlockRows rows to the sender (waiting while the
+// sender is still busy with that table's previous block). A row
 // that cannot be stored (a date or instant outside the stored range) fails
 // the call with a *data.ValidationError naming it; rows of that call may
 // have been buffered, so the caller should Rollback.
@@ -634,10 +635,12 @@ func (w *writer) releaseLease(now time.Time) {
 	}
 }
 
-// Rollback discards the write: buffered rows are dropped, the lease is
-// released and rows already sent are deleted with one ALTER TABLE … DELETE
-// mutation per table that received any (they are invisible either way:
-// their seq never reaches commits). A no-op after Commit or Rollback.
+// Rollback discards the write: buffered rows are dropped, open INSERTs are
+// aborted, the lease is released and rows already sent are deleted with
+// one ALTER TABLE … DELETE mutation per table that received any (they are
+// invisible either way: their seq never reaches commits; a block the
+// server was still writing may escape the mutation and is left to
+// Vacuum). A no-op after Commit or Rollback.
 func (w *writer) Rollback() error {
 	if w.done {
 		return nil
