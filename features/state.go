@@ -1,6 +1,7 @@
 package features
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -160,7 +161,7 @@ type State struct {
 	lastContact int64    // unix seconds; 0 = none
 	recentC     []uint32 // packed recent contacts, oldest first: day<<8 | channel<<4 | outcome
 
-	open    []openInvoice // in issue order
+	open    []openInvoice // sorted by id hash
 	prepaid []prepayment  // in payment order
 }
 
@@ -237,13 +238,21 @@ func (s *State) advance(t time.Time, kind, id string) error {
 	return nil
 }
 
+// findOpen returns the index of the open invoice with id hash id, or −1.
+// s.open is sorted by id hash: lookups are O(log n) even for accounts with
+// thousands of open invoices. (Vector's aggregates over s.open are integer
+// sums, counts and maxima, so the order does not affect any value.)
 func (s *State) findOpen(id uint64) int {
-	for i := range s.open {
-		if s.open[i].id == id {
-			return i
-		}
+	if i, ok := slices.BinarySearchFunc(s.open, id, func(e openInvoice, id uint64) int { return cmp.Compare(e.id, id) }); ok {
+		return i
 	}
 	return -1
+}
+
+// addOpen inserts e keeping s.open sorted by id hash.
+func (s *State) addOpen(e openInvoice) {
+	i, _ := slices.BinarySearchFunc(s.open, e.id, func(e openInvoice, id uint64) int { return cmp.Compare(e.id, id) })
+	s.open = slices.Insert(s.open, i, e)
 }
 
 // expirePromises counts pending promises whose deadline is before day as
@@ -300,7 +309,7 @@ func (s *State) ApplyInvoice(inv data.Invoice) error {
 		s.close(e, closed, inv.IssueDate)
 		return nil
 	}
-	s.open = append(s.open, e)
+	s.addOpen(e)
 	return nil
 }
 

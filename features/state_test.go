@@ -174,10 +174,10 @@ func TestHistogramSaturation(t *testing.T) {
 	acc := data.Account{ID: "a", Currency: "EUR"}
 	s := features.NewState(acc)
 	d := data.NewDate(2020, 1, 1)
-	const onTime, late = 70_000, 30_000 // 0 and 50 days late, interleaved per day
+	const onTime, late = 70_000, 30_000 // 0 and 50 days late, 10 invoices a day
 	n := 0
 	for k := range onTime + late {
-		day := d.AddDays(k / 100)
+		day := d.AddDays(k / 10)
 		dl := 0
 		if k%10 >= 7 {
 			dl = 50
@@ -194,7 +194,7 @@ func TestHistogramSaturation(t *testing.T) {
 			n++
 		}
 		// late ones are paid 50 days later: pay those whose due date is 50 days back
-		if back := k - 5000; back >= 0 && back%10 >= 7 {
+		if back := k - 500; back >= 0 && back%10 >= 7 {
 			if err := s.ApplyPayment(data.Payment{ID: fmt.Sprint("q", back), AccountID: "a", InvoiceID: fmt.Sprint("i", back),
 				Date: day, Amount: 10, Currency: "EUR", Method: data.MethodCard}); err != nil {
 				t.Fatal(err)
@@ -203,10 +203,10 @@ func TestHistogramSaturation(t *testing.T) {
 		}
 	}
 	names := features.Names()
-	v := s.Vector(d.AddDays(2000).Time(), data.Invoice{ID: "x", IssueDate: d + 2000, DueDate: d + 2000, Amount: 1, Currency: "EUR"}, nil)
+	v := s.Vector(d.AddDays(20000).Time(), data.Invoice{ID: "x", IssueDate: d + 20000, DueDate: d + 20000, Amount: 1, Currency: "EUR"}, nil)
 	get := func(name string) float64 { return v[slicesIndex(names, name)] }
-	// Paid: 70000 on time + the late ones whose payment day came (those with k < 95000).
-	if got := get("hist_paid_n"); got != float64(n) || n < 95_000 {
+	// Paid: 70000 on time + the late ones whose payment day came (those with k < 99500).
+	if got := get("hist_paid_n"); got != float64(n) || n < 99_000 {
 		t.Fatalf("hist_paid_n = %v, counted %d", got, n)
 	}
 	if got := get("hist_days_late_median"); got != 0 {

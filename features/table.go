@@ -283,11 +283,14 @@ func (t *Table) grow(n int) {
 	t.Amount, t.Currency, t.raw = growSlice(t.Amount, n), growSlice(t.Currency, n), growSlice(t.raw, n)
 }
 
+// growSlice makes room for n more elements, at least doubling the capacity
+// when it must reallocate (append grows large slices by only 1.25×, which
+// makes the feature columns of a big build allocate ~5× their final size).
 func growSlice[T any](s []T, n int) []T {
 	if cap(s)-len(s) >= n {
 		return s
 	}
-	out := make([]T, len(s), len(s)+n)
+	out := make([]T, len(s), max(len(s)+n, 2*cap(s), 256))
 	copy(out, s)
 	return out
 }
