@@ -266,3 +266,15 @@ func TestEncodingLatin1(t *testing.T) {
 		t.Errorf("got %+v %q", b.Accounts, probs)
 	}
 }
+
+// TestCommentsAndBlankRows: comment lines, blank lines and rows of empty
+// fields are skipped; line numbers still count them.
+func TestCommentsAndBlankRows(t *testing.T) {
+	const mapping = "version: 1\ndefaults: {currency: EUR}\nsources:\n  - name: s\n    comment: '#'\n" +
+		"    entities:\n      - kind: account\n        fields: {id: Id, time_zone: Zone}\n"
+	b, probs := readOne(t, mapping, "# exported 2024-01-31\nId,Zone\n\n,\n# skipped\nA,UTC\nB,Nowhere/Zone\n ,  \n")
+	want := []string{`:7: column "Zone" (time_zone): "Nowhere/Zone" is not an IANA time zone`}
+	if len(b.Accounts) != 1 || b.Accounts[0].ID != "A" || !slices.Equal(probs, want) {
+		t.Errorf("accounts %+v problems %q, want A and %q", b.Accounts, probs, want)
+	}
+}

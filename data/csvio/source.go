@@ -107,6 +107,7 @@ type csvReader struct {
 	cr     *csv.Reader
 	cnt    *countingReader
 	bom    int64
+	raw    bool // offsets count raw file bytes (single-byte encodings expand in UTF-8)
 	hdr    []string
 	closer io.Closer
 }
@@ -141,7 +142,7 @@ func newCSVReader(name string, r io.Reader, s *source) (*csvReader, error) {
 	cr.Comment = s.comment
 	cr.FieldsPerRecord = -1
 	cr.ReuseRecord = true
-	c := &csvReader{name: name, cr: cr, cnt: cnt, bom: bom}
+	c := &csvReader{name: name, cr: cr, cnt: cnt, bom: bom, raw: s.encoding != "utf-8"}
 	for {
 		rec, err := cr.Read()
 		if errors.Is(err, io.EOF) {
@@ -176,7 +177,12 @@ func blank(rec []string) bool {
 
 func (c *csvReader) header() []string     { return c.hdr }
 func (c *csvReader) native() []nativeKind { return nil }
-func (c *csvReader) offset() int64        { return c.cr.InputOffset() + c.bom }
+func (c *csvReader) offset() int64 {
+	if c.raw {
+		return c.cnt.n // read-ahead included: within one buffer of the truth
+	}
+	return c.cr.InputOffset() + c.bom
+}
 
 func (c *csvReader) next() ([]string, int, error) {
 	for {
