@@ -189,3 +189,51 @@ func BenchmarkIngest(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkHistory measures History(id) on a store of 100,000 accounts
+// (1e6 invoices) in one compacted segment per table.
+func BenchmarkHistory(b *testing.B) {
+	const accounts = 100_000
+	s := openStore(b, b.TempDir(), parquet.Options{})
+	defer s.Close()
+	fill(b, s, accounts)
+	ctx := context.Background()
+	b.Run(fmt.Sprintf("accounts=%.0e", float64(accounts)), func(b *testing.B) {
+		b.ReportAllocs()
+		i := 0
+		cpu0 := cpuTime()
+		defer func() { b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op") }()
+		for b.Loop() {
+			id := fmt.Sprintf("acct-%08d", (i*7919)%accounts)
+			i++
+			h, err := s.History(ctx, id)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if len(h.Invoices) != 10 {
+				b.Fatalf("History(%s) has %d invoices; want 10", id, len(h.Invoices))
+			}
+		}
+	})
+	b.Run(fmt.Sprintf("lookup-invoices=100/accounts=%.0e", float64(accounts)), func(b *testing.B) {
+		b.ReportAllocs()
+		i := 0
+		cpu0 := cpuTime()
+		defer func() { b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op") }()
+		for b.Loop() {
+			var k data.Keys
+			for j := 0; j < 100; j++ {
+				a := (i*7919 + j*104729) % accounts
+				k.Invoices = append(k.Invoices, fmt.Sprintf("inv-%08d-%02d", a, j%10))
+			}
+			i++
+			got, err := s.Lookup(ctx, k)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if len(got.Invoices) != 100 {
+				b.Fatalf("Lookup found %d invoices; want 100", len(got.Invoices))
+			}
+		}
+	})
+}

@@ -125,7 +125,7 @@ func lookupTable[T any](ctx context.Context, s *Store, m *manifest, ops *rowOps[
 		if t == tblAccounts && !probes[0].anyIn(sg.MinAccount, sg.MaxAccount) {
 			continue
 		}
-		r, err := s.openReader(t, sg, nil)
+		r, err := s.openPoint(t, sg)
 		if err != nil {
 			return nil, err
 		}
@@ -151,8 +151,16 @@ func lookupTable[T any](ctx context.Context, s *Store, m *manifest, ops *rowOps[
 	return out, nil
 }
 
+// lookupSegment scans the candidate row groups of one segment in two
+// passes: first only the probed key columns, then, if some rows match, the
+// full rows from the first to the last match (seeking with the page index).
 func lookupSegment[T any](r *segReader, ops *rowOps[T], probes []*probe, hits []hit[T]) ([]hit[T], error) {
 	md := r.r.MetaData()
+	keyCols := make([]bool, len(r.def.cols))
+	for _, p := range probes {
+		keyCols[p.col] = true
+	}
+	var match []int64
 	for g := 0; g < md.NumRowGroups(); g++ {
 		want := false
 		for _, p := range probes {
@@ -168,7 +176,11 @@ func lookupSegment[T any](r *segReader, ops *rowOps[T], probes []*probe, hits []
 		if !want {
 			continue
 		}
+		// Pass 1: key columns only.
+		r.proj = keyCols
 		r.limit(g, g+1)
+		match = match[:0]
+		var row int64
 		for {
 			b, err := r.next()
 			if err != nil {
@@ -180,12 +192,37 @@ func lookupSegment[T any](r *segReader, ops *rowOps[T], probes []*probe, hits []
 			for i := 0; i < b.n; i++ {
 				for _, p := range probes {
 					if p.keys[b.str[p.col][i]] {
-						hits = append(hits, hit[T]{row: ops.get(b, i), acct: b.str[colAccount][i],
-							id: b.str[r.def.idCol][i], seq: r.seq})
+						match = append(match, row+int64(i))
 						break
 					}
 				}
 			}
+			row += int64(b.n)
+		}
+		if len(match) == 0 {
+			continue
+		}
+		// Pass 2: full rows of the matches.
+		r.proj = nil
+		r.rgEnd = g + 1
+		if err := r.seek(g, match[0]); err != nil {
+			return hits, err
+		}
+		row, k := match[0], 0
+		for k < len(match) {
+			b, err := r.next()
+			if err != nil {
+				return hits, err
+			}
+			if b == nil {
+				return hits, fmt.Errorf("segment %s: row group %d ended before row %d", r.path, g, match[k])
+			}
+			for k < len(match) && match[k] < row+int64(b.n) {
+				i := int(match[k] - row)
+				hits = append(hits, hit[T]{row: ops.get(b, i), acct: b.str[colAccount][i], id: b.str[r.def.idCol][i], seq: r.seq})
+				k++
+			}
+			row += int64(b.n)
 		}
 	}
 	return hits, nil

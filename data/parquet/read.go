@@ -560,7 +560,7 @@ func historyRows[T any](s *Store, m *manifest, id string, ops *rowOps[T]) ([]T, 
 		if id < sg.MinAccount || id > sg.MaxAccount {
 			continue
 		}
-		r, err := s.openReader(t, sg, nil)
+		r, err := s.openPoint(t, sg)
 		if err != nil {
 			return nil, false, err
 		}
@@ -580,7 +580,12 @@ func historyRows[T any](s *Store, m *manifest, id string, ops *rowOps[T]) ([]T, 
 			continue
 		}
 		segs++
-		r.limit(first, last+1)
+		r.batchRows = pointBatchRows
+		r.rgEnd = last + 1
+		if err := r.seek(first, pageStart(r.r, first, id)); err != nil {
+			_ = r.close()
+			return nil, false, errorf(data.Internal, "parquet store: %w: %w", ErrCorrupt, err)
+		}
 		for {
 			b, err := r.next()
 			if err != nil {
@@ -611,6 +616,10 @@ func historyRows[T any](s *Store, m *manifest, id string, ops *rowOps[T]) ([]T, 
 	}
 	return rows, found, nil
 }
+
+// pointBatchRows is the batch size of point reads (History): small, since
+// one account's rows are few.
+const pointBatchRows = 256
 
 // newest keeps, for each id, the row with the highest sequence.
 func newest[T any](rows []T, ids []string, seqs []uint64) []T {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet"
@@ -21,7 +22,7 @@ import (
 // only for the low-cardinality string columns; statistics are kept for
 // account_id (row-group pruning in History and Lookup) and the id column;
 // bloom filters for the id columns Lookup searches by.
-func writerProps(def *tableDef, codec compress.Compression, rowGroupRows int, bloomFPP float64) *parquet.WriterProperties {
+func writerProps(def *tableDef, codec compress.Compression, rowGroupRows, pageBytes int, bloomFPP float64) *parquet.WriterProperties {
 	opts := []parquet.WriterProperty{
 		parquet.WithCompression(codec),
 		parquet.WithDictionaryDefault(false),
@@ -30,7 +31,10 @@ func writerProps(def *tableDef, codec compress.Compression, rowGroupRows int, bl
 		parquet.WithStatsFor(def.cols[def.idCol].name, true),
 		parquet.WithCreatedBy("duesight data/parquet"),
 		parquet.WithAllocator(memory.DefaultAllocator),
-		parquet.WithDataPageSize(256 << 10),
+		parquet.WithDataPageSize(int64(pageBytes)),
+		// Column and offset indexes let History seek to the page that
+		// holds an account instead of decoding its whole row group.
+		parquet.WithPageIndexEnabled(true),
 	}
 	for _, c := range def.cols {
 		if c.dict {
@@ -242,7 +246,7 @@ func openSegment(path string, def *tableDef, md *metadata.FileMetaData, props *p
 
 func newSegReader(def *tableDef, path string, f *os.File, r *file.Reader, proj []bool, batchRows int) *segReader {
 	return &segReader{def: def, path: path, f: f, r: r, proj: proj, rgEnd: r.NumRowGroups(), batchRows: batchRows,
-		b: newColBatch(def, batchRows), ccr: make([]file.ColumnChunkReader, len(def.cols))}
+		b: newColBatch(def, 0), ccr: make([]file.ColumnChunkReader, len(def.cols))}
 }
 
 // limit restricts the reader to row groups [from, to).
@@ -273,23 +277,13 @@ func (r *segReader) wants(c int) bool { return r.proj == nil || r.proj[c] }
 // following call; strings in it stay valid.
 func (r *segReader) next() (*colBatch, error) {
 	for r.left == 0 {
-		r.closeColumns()
 		if r.rg >= r.rgEnd {
+			r.closeColumns()
 			return nil, nil
 		}
-		g := r.r.RowGroup(r.rg)
-		r.left = g.NumRows()
-		for c := range r.def.cols {
-			if !r.wants(c) {
-				continue
-			}
-			cr, err := g.Column(c)
-			if err != nil {
-				return nil, fmt.Errorf("segment %s: row group %d column %s: %w", r.path, r.rg, r.def.cols[c].name, err)
-			}
-			r.ccr[c] = cr
+		if err := r.openRowGroup(r.rg); err != nil {
+			return nil, err
 		}
-		r.rg++
 	}
 	n := int(min(r.left, int64(r.batchRows)))
 	b := r.b
@@ -316,6 +310,84 @@ func (r *segReader) next() (*colBatch, error) {
 	b.n = n
 	r.left -= int64(n)
 	return b, nil
+}
+
+// openRowGroup opens the column readers of row group g; next reads it.
+func (r *segReader) openRowGroup(g int) error {
+	r.closeColumns()
+	rg := r.r.RowGroup(g)
+	r.left = rg.NumRows()
+	for c := range r.def.cols {
+		if !r.wants(c) {
+			continue
+		}
+		cr, err := rg.Column(c)
+		if err != nil {
+			return fmt.Errorf("segment %s: row group %d column %s: %w", r.path, g, r.def.cols[c].name, err)
+		}
+		r.ccr[c] = cr
+	}
+	r.rg = g + 1
+	return nil
+}
+
+type rowSeeker interface {
+	HasNext() bool
+	SeekToRow(int64) error
+}
+
+// seek positions the reader at row first of row group g, using the offset
+// index to skip whole pages; next then reads from there to the end of
+// the reader's row-group range.
+func (r *segReader) seek(g int, first int64) error {
+	if err := r.openRowGroup(g); err != nil {
+		return err
+	}
+	if first <= 0 {
+		return nil
+	}
+	for c, cr := range r.ccr {
+		if cr == nil {
+			continue
+		}
+		sk := cr.(rowSeeker)
+		if r.def.cols[c].dict {
+			sk.HasNext() // read the dictionary page before jumping past it
+		}
+		if err := sk.SeekToRow(first); err != nil {
+			return fmt.Errorf("segment %s: row group %d column %s: seek to row %d: %w", r.path, g, r.def.cols[c].name, first, err)
+		}
+	}
+	r.left -= first
+	return nil
+}
+
+// pageStart returns the first row of the page of row group g where rows
+// of account id may start: the last page whose account_id minimum is below
+// id (page minimums of sorted rows are ascending). Without a page index it
+// returns 0.
+func pageStart(rd *file.Reader, g int, id string) int64 {
+	rgi, err := rd.GetPageIndexReader().RowGroup(g)
+	if err != nil || rgi == nil {
+		return 0
+	}
+	ci, err := rgi.GetColumnIndex(colAccount)
+	if err != nil || ci == nil {
+		return 0
+	}
+	oi, err := rgi.GetOffsetIndex(colAccount)
+	if err != nil || oi == nil {
+		return 0
+	}
+	mins, pages := ci.GetMinValues(), oi.GetPageLocations()
+	if len(mins) != len(pages) {
+		return 0
+	}
+	k := sort.Search(len(mins), func(i int) bool { return string(mins[i]) >= id }) - 1
+	if k < 0 {
+		return 0
+	}
+	return pages[k].FirstRowIndex
 }
 
 func grow[T any](s []T, n int) []T {

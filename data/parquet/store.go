@@ -45,13 +45,21 @@ type Options struct {
 	// SegmentRowGroups caps the row groups of one segment file (it bounds
 	// the bloom-filter memory a writer holds). Default 128.
 	SegmentRowGroups int
+	// PageBytes is the target size of a Parquet data page of new
+	// segments: the unit History(id) decompresses per column after seeking
+	// with the page index. Smaller pages make History faster and full
+	// scans slower (measured: 64 KiB pages cut History's CPU time about in
+	// half and the stream rate by about 10%). Default 256 KiB.
+	PageBytes int
 	// ReadBatchRows is the number of rows decoded at once per segment
 	// while streaming. Default 8192.
 	ReadBatchRows int
 	// Compression of new segments. Default Snappy (see doc.go).
 	Compression Compression
 	// BloomFPP is the false-positive rate of the id bloom filters that
-	// Lookup uses to skip row groups. Default 0.01.
+	// Lookup uses to skip row groups. Default 0.001 (at the default
+	// RowGroupRows the filter is 128 KiB per column chunk either way: sizes
+	// round up to a power of two).
 	BloomFPP float64
 }
 
@@ -63,6 +71,9 @@ func (o *Options) withDefaults() (Options, error) {
 	if c.SegmentRowGroups == 0 {
 		c.SegmentRowGroups = 128
 	}
+	if c.PageBytes == 0 {
+		c.PageBytes = 256 << 10
+	}
 	if c.ReadBatchRows == 0 {
 		c.ReadBatchRows = 8192
 	}
@@ -70,14 +81,14 @@ func (o *Options) withDefaults() (Options, error) {
 		c.Compression = Snappy
 	}
 	if c.BloomFPP == 0 {
-		c.BloomFPP = 0.01
+		c.BloomFPP = 0.001
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	switch {
-	case c.RowGroupRows < 1 || c.SegmentRowGroups < 1 || c.ReadBatchRows < 1:
-		return c, fmt.Errorf("RowGroupRows, SegmentRowGroups and ReadBatchRows must be positive")
+	case c.RowGroupRows < 1 || c.SegmentRowGroups < 1 || c.ReadBatchRows < 1 || c.PageBytes < 1:
+		return c, fmt.Errorf("RowGroupRows, SegmentRowGroups, ReadBatchRows and PageBytes must be positive")
 	case c.BloomFPP <= 0 || c.BloomFPP >= 1:
 		return c, fmt.Errorf("BloomFPP %v is outside (0, 1)", c.BloomFPP)
 	}
@@ -106,7 +117,8 @@ type Store struct {
 	opts   Options
 	log    *slog.Logger
 	props  map[*tableDef]*parquet.WriterProperties
-	rprops *parquet.ReaderProperties
+	rprops *parquet.ReaderProperties // streaming reads
+	pprops *parquet.ReaderProperties // point reads (History, Lookup): small buffers
 	alloc  poolAllocator
 	hook   func(stage string) // crash-test hook; nil outside tests
 
@@ -145,11 +157,14 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 	s := &Store{dir: dir, opts: o, log: o.Logger.With("store", "parquet"), props: map[*tableDef]*parquet.WriterProperties{},
 		meta: map[string]*metadata.FileMetaData{}, counts: map[uint64]data.Counts{}, hook: func(string) {}}
 	for _, t := range tables {
-		s.props[t] = writerProps(t, codec, o.RowGroupRows, o.BloomFPP)
+		s.props[t] = writerProps(t, codec, o.RowGroupRows, o.PageBytes, o.BloomFPP)
 	}
 	s.rprops = parquet.NewReaderProperties(&s.alloc)
 	s.rprops.BufferedStreamEnabled = true
 	s.rprops.BufferSize = 64 << 10
+	s.pprops = parquet.NewReaderProperties(&s.alloc)
+	s.pprops.BufferedStreamEnabled = true
+	s.pprops.BufferSize = 8 << 10
 
 	if !o.ReadOnly {
 		if err := s.create(); err != nil {
@@ -323,11 +338,20 @@ func (s *Store) cacheFooter(name string, md *metadata.FileMetaData) {
 	s.meta[name] = md
 }
 
-// openReader opens one segment for reading.
+// openReader opens one segment for streaming.
 func (s *Store) openReader(t *tableDef, seg Segment, proj []bool) (*segReader, error) {
+	return s.openWith(t, seg, proj, s.rprops)
+}
+
+// openPoint opens one segment for point reads.
+func (s *Store) openPoint(t *tableDef, seg Segment) (*segReader, error) {
+	return s.openWith(t, seg, nil, s.pprops)
+}
+
+func (s *Store) openWith(t *tableDef, seg Segment, proj []bool, props *parquet.ReaderProperties) (*segReader, error) {
 	path := filepath.Join(s.dir, seg.File)
 	md := s.footer(seg.File)
-	r, f, err := openSegment(path, t, md, s.rprops)
+	r, f, err := openSegment(path, t, md, props)
 	if err != nil {
 		return nil, errorf(data.Internal, "parquet store: %w: %w", ErrCorrupt, err)
 	}

@@ -522,3 +522,68 @@ func TestCompressionCodecs(t *testing.T) {
 		})
 	}
 }
+
+// TestPointReadsSeekPages checks History and Lookup on segments with many
+// small pages per row group, where both seek with the page index.
+func TestPointReadsSeekPages(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t, "", parquet.Options{RowGroupRows: 3000, PageBytes: 512})
+	defer s.Close()
+	b := genAccounts(3, 0, 1200)
+	// Two commits: the second adds new versions of some accounts and contacts.
+	mustAppend(t, s, b)
+	upd := &data.Batch{}
+	for i := 0; i < len(b.Accounts); i += 7 {
+		a := b.Accounts[i]
+		a.CreditLimit = 777
+		upd.Accounts = append(upd.Accounts, a)
+	}
+	for i := 0; i < len(b.Contacts); i += 5 {
+		c := b.Contacts[i]
+		c.Outcome = data.OutcomeReplied
+		upd.Contacts = append(upd.Contacts, c)
+	}
+	mustAppend(t, s, upd)
+	want := datatest.Group(b, upd)
+	for i := 0; i < len(b.Accounts); i += 37 {
+		id := b.Accounts[i].ID
+		got, err := s.History(ctx, id)
+		if err != nil {
+			t.Fatalf("History(%q): %v", id, err)
+		}
+		if !got.Equal(want[id]) {
+			t.Fatalf("History(%q) = %+v\nwant %+v", id, got, want[id])
+		}
+	}
+	if _, err := s.History(ctx, "acct-00000000x"); data.ErrorCode(err) != data.NotFound {
+		t.Fatalf("History of an id between stored ids: %v; want NotFound", err)
+	}
+	var k data.Keys
+	wantInv := map[string]data.Invoice{}
+	for i := 3; i < len(b.Invoices); i += 97 {
+		k.Invoices = append(k.Invoices, b.Invoices[i].ID)
+		wantInv[b.Invoices[i].ID] = b.Invoices[i]
+	}
+	k.Invoices = append(k.Invoices, "inv-missing", "inv-00000001-99")
+	paid := b.Payments[len(b.Payments)/2].InvoiceID
+	k.PaymentsOfInvoices = []string{paid}
+	k.Contacts = []string{upd.Contacts[3].ID}
+	got, err := s.Lookup(ctx, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Invoices) != len(wantInv) {
+		t.Fatalf("Lookup found %d invoices; want %d", len(got.Invoices), len(wantInv))
+	}
+	for _, inv := range got.Invoices {
+		if wantInv[inv.ID] != inv {
+			t.Fatalf("Lookup invoice %+v; want %+v", inv, wantInv[inv.ID])
+		}
+	}
+	if len(got.Payments) != 1 || got.Payments[0].InvoiceID != paid {
+		t.Fatalf("Lookup payments of %s = %+v", paid, got.Payments)
+	}
+	if len(got.Contacts) != 1 || !got.Contacts[0].Equal(upd.Contacts[3]) {
+		t.Fatalf("Lookup contact = %+v; want the new version %+v", got.Contacts, upd.Contacts[3])
+	}
+}
