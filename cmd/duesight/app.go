@@ -77,6 +77,10 @@ func commands() []command {
 		importCommand(),
 		exportCommand(),
 		statsCommand(),
+		featuresCommand(),
+		trainCommand(),
+		evaluateCommand(),
+		modelsCommand(),
 		versionCommand(),
 	}
 }

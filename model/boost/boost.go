@@ -1,7 +1,9 @@
 package boost
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 
@@ -13,13 +15,27 @@ import (
 const Kind = "gbdt"
 
 func init() {
-	model.Register(Kind, func(payload []byte) (model.Predictor, error) {
-		e := new(gbdt.Ensemble)
-		if err := e.UnmarshalBinary(payload); err != nil {
-			return nil, fmt.Errorf("decode gbdt payload: %w", err)
-		}
-		return Wrap(e)
-	})
+	model.Register(Kind, decode)
+}
+
+// The payload is the JSON array of feature names, a newline, and the
+// ensemble's MarshalBinary bytes. The names are kept apart from the
+// ensemble's own so that imported models can be renamed onto duesight's
+// feature catalog.
+func decode(payload []byte) (model.Predictor, error) {
+	head, body, ok := bytes.Cut(payload, []byte("\n"))
+	if !ok {
+		return nil, fmt.Errorf("decode gbdt payload: no feature-name header")
+	}
+	var names []string
+	if err := json.Unmarshal(head, &names); err != nil {
+		return nil, fmt.Errorf("decode gbdt payload: feature names: %w", err)
+	}
+	e := new(gbdt.Ensemble)
+	if err := e.UnmarshalBinary(body); err != nil {
+		return nil, fmt.Errorf("decode gbdt payload: %w", err)
+	}
+	return WrapNamed(e, names)
 }
 
 // Model is a binary gbdt ensemble as a model.Model. It is immutable and safe
@@ -32,15 +48,26 @@ type Model struct {
 var _ model.Model = (*Model)(nil)
 
 // Wrap adapts a trained binary:logistic ensemble with named features.
-func Wrap(e *gbdt.Ensemble) (*Model, error) {
+func Wrap(e *gbdt.Ensemble) (*Model, error) { return WrapNamed(e, e.FeatureNames()) }
+
+// WrapNamed is Wrap with the features renamed (e.g. an XGBoost model's
+// f0, f1, ... onto duesight's catalog); names must be distinct and one
+// per feature.
+func WrapNamed(e *gbdt.Ensemble, names []string) (*Model, error) {
 	if e.Objective() != gbdt.BinaryLogistic {
 		return nil, fmt.Errorf("gbdt model kind needs objective %s, got %s", gbdt.BinaryLogistic, e.Objective())
 	}
-	names := e.FeatureNames()
 	if len(names) != e.NumFeatures() {
 		return nil, fmt.Errorf("gbdt model: %d feature names for %d features", len(names), e.NumFeatures())
 	}
-	return &Model{e: e, names: names}, nil
+	seen := make(map[string]bool, len(names))
+	for _, n := range names {
+		if n == "" || seen[n] {
+			return nil, fmt.Errorf("gbdt model: feature name %q is empty or repeated", n)
+		}
+		seen[n] = true
+	}
+	return &Model{e: e, names: slices.Clone(names)}, nil
 }
 
 // Fit trains a binary ensemble on d, early-stopping on valid when given and
@@ -74,8 +101,18 @@ func (m *Model) Kind() string { return Kind }
 // Features implements model.Predictor.
 func (m *Model) Features() []string { return m.names }
 
-// MarshalPayload implements model.Predictor (deterministic bytes).
-func (m *Model) MarshalPayload() ([]byte, error) { return m.e.MarshalBinary() }
+// MarshalPayload implements model.Predictor (deterministic bytes; see decode).
+func (m *Model) MarshalPayload() ([]byte, error) {
+	head, err := json.Marshal(m.names)
+	if err != nil {
+		return nil, err
+	}
+	body, err := m.e.MarshalBinary()
+	if err != nil {
+		return nil, err
+	}
+	return append(append(head, '\n'), body...), nil
+}
 
 // PredictProba implements model.Model: P(late) from the ensemble (before any
 // calibration). It panics on a row of the wrong length, as the interface says.

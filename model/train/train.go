@@ -1,0 +1,352 @@
+package train
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/duesight/duesight/data"
+	"github.com/duesight/duesight/features"
+	"github.com/duesight/duesight/model"
+	"github.com/duesight/duesight/model/boost"
+	"github.com/duesight/duesight/model/calibrate"
+	"github.com/duesight/duesight/model/eval"
+	"github.com/duesight/duesight/model/gbdt"
+	"github.com/duesight/duesight/model/logreg"
+	"github.com/duesight/duesight/model/timing"
+)
+
+// Kinds of late-payment model Train can fit.
+const (
+	KindGBDT   = boost.Kind
+	KindLogReg = "logreg"
+)
+
+// SchemaVersion is the model.Schema version string of models trained on
+// the current feature catalog.
+func SchemaVersion() string { return fmt.Sprintf("features/v%d", features.SchemaVersion) }
+
+// Schema is the feature schema current models are trained on.
+func Schema() model.Schema { return model.Schema{Version: SchemaVersion(), Names: features.Names()} }
+
+// DefaultGBDT returns the gbdt parameters duesight trains with: 0.1
+// shrinkage, depth 6, up to 600 rounds early-stopped after 30 rounds
+// without validation log-loss improvement, 80% row and column sampling.
+func DefaultGBDT() gbdt.Params {
+	p := gbdt.DefaultParams()
+	p.Eta, p.MaxDepth, p.NumRounds, p.EarlyStoppingRounds = 0.1, 6, 600, 30
+	p.Subsample, p.ColsampleByTree, p.MinChildWeight, p.Lambda = 0.8, 0.8, 1, 1
+	p.Seed = 1
+	return p
+}
+
+// DefaultLogReg returns ridge λ = 1 with missing-value indicators.
+func DefaultLogReg() logreg.Params { return logreg.Params{L2: 1, MissingIndicators: true} }
+
+// Options control Train. The zero value trains a gbdt with defaults but
+// needs Clock.
+type Options struct {
+	// Kind is KindGBDT (default) or KindLogReg.
+	Kind string
+	// Split defaults to the time-ordered 70/15/15 split.
+	Split eval.SplitSpec
+	// GBDT and LogReg hold the learner parameters; nil means the defaults.
+	GBDT   *gbdt.Params
+	LogReg *logreg.Params
+	// Calibration is "isotonic" (default), "platt" or "none".
+	Calibration string
+	// SkipTiming trains no payment-timing model.
+	SkipTiming bool
+	Timing     timing.Params
+	// Clock stamps the artifacts (required).
+	Clock func() time.Time
+	// Logger receives progress (counts only). Nil discards.
+	Logger *slog.Logger
+}
+
+// Result is what Train produced.
+type Result struct {
+	Kind string `json:"kind"`
+	// Late is the calibrated late-payment artifact; Timing the linked
+	// payment-timing artifact (nil with SkipTiming).
+	Late   *model.Artifact `json:"-"`
+	Timing *model.Artifact `json:"-"`
+	// Model is Late's calibrated model, ready to score.
+	Model model.Model `json:"-"`
+	// Rows per set and the issue-date window of each.
+	Train Window `json:"train"`
+	Valid Window `json:"valid"`
+	Test  Window `json:"test"`
+	// Unlabeled counts rows left out because their label is unknown.
+	Unlabeled int `json:"unlabeled"`
+	// Reports on the test window: calibrated, uncalibrated; and on validation.
+	TestReport, TestUncalibrated, ValidReport *eval.Report `json:"-"`
+	TimingTest                          *eval.TimingReport
+	// Rounds is the number of boosting rounds kept (gbdt).
+	Rounds int `json:"rounds,omitempty"`
+	// Seconds spent fitting the late-payment model.
+	FitSeconds float64 `json:"fit_seconds"`
+}
+
+// Window describes one set of a split.
+type Window struct {
+	Rows     int       `json:"rows"`
+	From     data.Date `json:"from"`
+	To       data.Date `json:"to"`
+	LateRate float64   `json:"late_rate"`
+}
+
+// Dataset turns the labelled rows of t into a model dataset: X the feature
+// columns, Y the late flag, Time the issue day, Group the account. It
+// returns the row indices of t used.
+func Dataset(t *features.Table) (*model.Dataset, []int) {
+	idx := t.Labeled()
+	s := t.Select(idx)
+	d := &model.Dataset{Names: s.Names, X: s.X, Y: s.Late, Time: make([]int64, s.Len()), Group: s.AccountID}
+	for i, day := range s.IssueDate {
+		d.Time[i] = int64(day)
+	}
+	return d, idx
+}
+
+// Train fits, calibrates and evaluates a late-payment model (and a
+// payment-timing model) on the issue-snapshot rows of t.
+func Train(ctx context.Context, t *features.Table, opt Options) (*Result, error) {
+	if opt.Clock == nil {
+		return nil, errors.New("train: Options.Clock is required")
+	}
+	log := opt.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	kind := opt.Kind
+	if kind == "" {
+		kind = KindGBDT
+	}
+	issue := onlySnapshot(t, features.SnapshotIssue)
+	d, rows := Dataset(issue)
+	res := &Result{Kind: kind, Unlabeled: issue.Len() - len(rows)}
+	if d.Rows() < 100 {
+		return nil, data.Errorf(data.Invalid, "train: %d labelled invoices; need at least 100", d.Rows())
+	}
+	sp, err := eval.SplitRows(d, opt.Split)
+	if err != nil {
+		return nil, fmt.Errorf("train: split: %w", err)
+	}
+	tr, va, te := d.Subset(sp.Train), d.Subset(sp.Valid), d.Subset(sp.Test)
+	res.Train, res.Valid, res.Test = window(tr), window(va), window(te)
+	log.Info("train: split", "train", tr.Rows(), "valid", va.Rows(), "test", te.Rows(), "unlabeled", res.Unlabeled)
+
+	start := time.Now()
+	raw, err := fit(ctx, kind, tr, va, opt, log)
+	if err != nil {
+		return nil, err
+	}
+	res.FitSeconds = time.Since(start).Seconds()
+	if b, ok := raw.(*boost.Model); ok {
+		res.Rounds = b.Ensemble().NumRounds()
+	}
+
+	validScores, err := predict(raw, va)
+	if err != nil {
+		return nil, err
+	}
+	cal, err := fitCalibration(opt.Calibration, validScores, va)
+	if err != nil {
+		return nil, err
+	}
+	m := model.Calibrated(raw, cal)
+	res.Model = m
+	if res.ValidReport, err = report(kind+" (valid)", m, va); err != nil {
+		return nil, err
+	}
+	if res.TestReport, err = report(kind, m, te); err != nil {
+		return nil, err
+	}
+	if res.TestUncalibrated, err = report(kind+" uncalibrated", raw, te); err != nil {
+		return nil, err
+	}
+
+	meta := model.Meta{SchemaVersion: SchemaVersion(), TrainFrom: res.Train.From.String(), TrainTo: res.Train.To.String(),
+		CreatedAt: opt.Clock(), Metrics: metrics(res), Calibration: cal,
+		Params: map[string]any{"label": fmt.Sprintf("late: paid more than %d days after due", t.Grace), "grace_days": t.Grace,
+			"horizon": t.Horizon.UTC().Format(time.RFC3339), "split": splitName(opt.Split)}}
+	if !opt.SkipTiming {
+		tm, rep, err := fitTiming(ctx, issue, rows, sp, opt, log)
+		if err != nil {
+			return nil, err
+		}
+		res.TimingTest = rep
+		tmeta := meta
+		tmeta.Calibration = nil
+		tmeta.Metrics = map[string]float64{"test_mae_days": rep.MAE, "test_coverage_p10_p90": rep.Coverage}
+		tmeta.Params = map[string]any{"horizon": meta.Params["horizon"]}
+		if res.Timing, err = model.NewArtifact(tm, tmeta); err != nil {
+			return nil, fmt.Errorf("train: timing artifact: %w", err)
+		}
+		meta.Params["timing_model"] = res.Timing.Header.Version
+	}
+	if res.Late, err = model.NewArtifact(raw, meta); err != nil {
+		return nil, fmt.Errorf("train: artifact: %w", err)
+	}
+	return res, nil
+}
+
+func fit(ctx context.Context, kind string, tr, va *model.Dataset, opt Options, log *slog.Logger) (model.Model, error) {
+	switch kind {
+	case KindGBDT:
+		p := DefaultGBDT()
+		if opt.GBDT != nil {
+			p = *opt.GBDT
+		}
+		p.Logger = log
+		m, err := boost.Fit(ctx, tr, va, p)
+		if err != nil {
+			return nil, fmt.Errorf("train: %w", err)
+		}
+		return m, nil
+	case KindLogReg:
+		p := DefaultLogReg()
+		if opt.LogReg != nil {
+			p = *opt.LogReg
+		}
+		m, err := logreg.Fit(ctx, tr, p, log)
+		if err != nil {
+			return nil, fmt.Errorf("train: logreg: %w", err)
+		}
+		return m, nil
+	}
+	return nil, data.Errorf(data.Invalid, "train: unknown model kind %q (want %s or %s)", kind, KindGBDT, KindLogReg)
+}
+
+func fitCalibration(method string, scores []float64, va *model.Dataset) (calibrate.Calibrator, error) {
+	switch method {
+	case "", "isotonic":
+		c, err := calibrate.FitIsotonic(scores, va.Y, va.W)
+		if err != nil {
+			return nil, fmt.Errorf("train: isotonic calibration: %w", err)
+		}
+		return c, nil
+	case "platt":
+		c, err := calibrate.FitPlatt(scores, va.Y, va.W)
+		if err != nil {
+			return nil, fmt.Errorf("train: platt calibration: %w", err)
+		}
+		return c, nil
+	case "none":
+		return nil, nil
+	}
+	return nil, data.Errorf(data.Invalid, "train: calibration %q: want isotonic, platt or none", method)
+}
+
+func predict(m model.Model, d *model.Dataset) ([]float64, error) {
+	out := make([]float64, d.Rows())
+	if err := m.PredictBatch(d.X, out); err != nil {
+		return nil, fmt.Errorf("train: predict: %w", err)
+	}
+	return out, nil
+}
+
+func report(name string, m model.Model, d *model.Dataset) (*eval.Report, error) {
+	p, err := predict(m, d)
+	if err != nil {
+		return nil, err
+	}
+	r, err := eval.Binary(name, d.Y, p, d.W, eval.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("train: evaluate %s: %w", name, err)
+	}
+	return r, nil
+}
+
+func metrics(r *Result) map[string]float64 {
+	m := map[string]float64{}
+	for k, v := range r.TestReport.Metrics("test_") {
+		m[k] = v
+	}
+	for k, v := range r.ValidReport.Metrics("valid_") {
+		m[k] = v
+	}
+	for k, v := range m {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			delete(m, k)
+		}
+	}
+	return m
+}
+
+func window(d *model.Dataset) Window {
+	w := Window{Rows: d.Rows()}
+	if w.Rows == 0 {
+		return w
+	}
+	w.From, w.To = data.Date(slices.Min(d.Time)), data.Date(slices.Max(d.Time))
+	var late float64
+	for _, y := range d.Y {
+		late += y
+	}
+	w.LateRate = late / float64(w.Rows)
+	return w
+}
+
+func splitName(s eval.SplitSpec) string {
+	if s.Method == eval.ByTime {
+		return "time"
+	}
+	return "random"
+}
+
+// onlySnapshot returns the rows of t with snapshot s.
+func onlySnapshot(t *features.Table, s features.Snapshot) *features.Table {
+	var idx []int
+	for i, v := range t.Snapshot {
+		if v == s {
+			idx = append(idx, i)
+		}
+	}
+	if len(idx) == t.Len() {
+		return t
+	}
+	return t.Select(idx)
+}
+
+// fitTiming fits the weekly-hazard timing model on the training rows and
+// evaluates it on the test rows. Y is the payment day relative to the due
+// date for paid invoices, the last observed day for the others.
+func fitTiming(ctx context.Context, issue *features.Table, rows []int, sp eval.Split, opt Options, log *slog.Logger) (*timing.Model, *eval.TimingReport, error) {
+	last := features.LastKnownDay(issue.Horizon)
+	build := func(set []int) (*model.Dataset, timing.Outcomes) {
+		src := make([]int, len(set))
+		for k, i := range set {
+			src[k] = rows[i]
+		}
+		s := issue.Select(src)
+		d := &model.Dataset{Names: s.Names, X: s.X, Y: make([]float64, s.Len())}
+		o := timing.Outcomes{Paid: make([]bool, s.Len()), ObservedThrough: make([]int, s.Len())}
+		for i := range d.Y {
+			o.ObservedThrough[i] = last.Sub(s.DueDate[i])
+			if s.Status[i] == features.StatusPaid {
+				o.Paid[i] = true
+				d.Y[i] = s.DaysLate[i]
+			} else {
+				d.Y[i] = float64(o.ObservedThrough[i])
+			}
+		}
+		return d, o
+	}
+	trD, trO := build(sp.Train)
+	tm, err := timing.Fit(ctx, trD, trO, opt.Timing, log)
+	if err != nil {
+		return nil, nil, fmt.Errorf("train: timing model: %w", err)
+	}
+	teD, teO := build(sp.Test)
+	rep, err := timing.Evaluate("timing", tm, teD, teO.Paid)
+	if err != nil {
+		return nil, nil, fmt.Errorf("train: evaluate timing model: %w", err)
+	}
+	return tm, rep, nil
+}
