@@ -54,7 +54,7 @@ func (s *Store) Compact(ctx context.Context) error {
 	}
 	s.mu.Lock()
 	if fi, serr := os.Stat(filepath.Join(s.dir, manifestFile)); serr == nil {
-		s.man, s.manKey = next, keyOf(fi)
+		s.setManifest(next, keyOf(fi))
 	}
 	s.mu.Unlock()
 	w.committed = true

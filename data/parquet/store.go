@@ -131,7 +131,27 @@ type Store struct {
 	man     *manifest
 	manKey  fileKey
 	meta    map[string]*metadata.FileMetaData // footers of segment files, by file name
-	counts  map[uint64]data.Counts            // Count results by manifest generation
+	counts  map[uint64]data.Counts            // Count result of the latest generation counted
+}
+
+// setManifest installs m as the cached manifest (caller holds mu) and drops
+// cached footers and counts of files and generations no longer current.
+func (s *Store) setManifest(m *manifest, key fileKey) {
+	if s.man != nil && m.Generation < s.man.Generation {
+		return
+	}
+	s.man, s.manKey = m, key
+	live := m.files()
+	for name := range s.meta {
+		if !live[name] {
+			delete(s.meta, name)
+		}
+	}
+	for g := range s.counts {
+		if g != m.Generation {
+			delete(s.counts, g)
+		}
+	}
 }
 
 var _ data.Store = (*Store)(nil)
@@ -179,7 +199,7 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 	if err := checkSegments(dir, m); err != nil {
 		return nil, err
 	}
-	s.man, s.manKey = m, key
+	s.setManifest(m, key)
 	s.ledger.init(filepath.Join(dir, ledgerFile), o.ReadOnly)
 	if err := s.ledger.open(); err != nil {
 		return nil, err
@@ -288,9 +308,7 @@ func (s *Store) current(ctx context.Context) (*manifest, error) {
 		return nil, err
 	}
 	s.mu.Lock()
-	if m.Generation >= s.man.Generation {
-		s.man, s.manKey = m, k
-	}
+	s.setManifest(m, k)
 	s.mu.Unlock()
 	return m, nil
 }

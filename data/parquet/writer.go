@@ -166,7 +166,7 @@ func (w *writer) commit() error {
 	// final directory sync failed.
 	s.mu.Lock()
 	if fi, serr := os.Stat(filepath.Join(s.dir, manifestFile)); serr == nil {
-		s.man, s.manKey = next, keyOf(fi)
+		s.setManifest(next, keyOf(fi))
 	}
 	s.mu.Unlock()
 	w.release()
