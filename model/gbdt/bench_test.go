@@ -3,10 +3,23 @@ package gbdt_test
 import (
 	"context"
 	"fmt"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/duesight/duesight/model/gbdt"
 )
+
+// cpuTime returns the process's user+system CPU time. On a shared machine
+// CPU time per operation is steadier than wall time, so benchmarks report
+// both.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
 
 func benchParams(rounds int) gbdt.Params {
 	p := gbdt.DefaultParams()
@@ -25,6 +38,8 @@ func BenchmarkTrain(b *testing.B) {
 		d := gbdt.Dataset{X: X, Y: y}
 		b.Run(fmt.Sprintf("rows=%.0e", float64(n)), func(b *testing.B) {
 			b.ReportAllocs()
+			c0 := cpuTime()
+			defer func() { b.ReportMetric(float64((cpuTime()-c0).Nanoseconds())/float64(b.N)/1e6, "cpu-ms/op") }()
 			for b.Loop() {
 				if _, err := gbdt.Train(context.Background(), d, nil, benchParams(20)); err != nil {
 					b.Fatal(err)
@@ -81,6 +96,8 @@ func BenchmarkPredict(b *testing.B) {
 		b.Run(fmt.Sprintf("batch=cols/rows=1e4/threads=%d", th), func(b *testing.B) {
 			b.ReportAllocs()
 			var out []float64
+			c0 := cpuTime()
+			defer func() { b.ReportMetric(float64((cpuTime()-c0).Nanoseconds())/float64(b.N*n), "cpu-ns/row") }()
 			for b.Loop() {
 				var err error
 				if out, err = m.PredictColumns(out, cols, gbdt.PredictOptions{Threads: th}); err != nil {
@@ -92,6 +109,8 @@ func BenchmarkPredict(b *testing.B) {
 		b.Run(fmt.Sprintf("batch=rows/rows=1e4/threads=%d", th), func(b *testing.B) {
 			b.ReportAllocs()
 			var out []float64
+			c0 := cpuTime()
+			defer func() { b.ReportMetric(float64((cpuTime()-c0).Nanoseconds())/float64(b.N*n), "cpu-ns/row") }()
 			for b.Loop() {
 				var err error
 				if out, err = m.PredictRows(out, rows, gbdt.PredictOptions{Threads: th}); err != nil {

@@ -9,31 +9,35 @@ import (
 )
 
 // node is one node of the flattened scoring representation (16 bytes). An
-// internal node sends row x left when x[feat] < thr, right when
-// x[feat] ≥ thr, and — when x[feat] is NaN — right if the missRight bit is
-// set, else left. Children are adjacent (right = left+1) and indices are
-// absolute into Ensemble.nodes. A leaf points to itself with thr = NaN, so
-// that stepping from a leaf stays on it. Every step is branch-free:
+// internal node sends row x left when x[f] < thr, right when x[f] ≥ thr,
+// and — when x[f] is NaN — right if missRight is set, else left. Children
+// are adjacent (right = left+1) and indices are absolute into
+// Ensemble.nodes. A leaf points to itself with thr = NaN, so that stepping
+// from a leaf stays on it, and a tree of depth D is evaluated in exactly D
+// branch-free steps.
 //
-//	next = left + ((x ≥ thr) | (isNaN(x) & missRight))
+// col = 2f + missRight addresses the batch scorer's doubled rows, which
+// hold every value twice, NaN replaced by −∞ in the first copy and by +∞ in
+// the second. A missing value then needs no test of its own:
 //
-// and a tree of depth D is evaluated in exactly D steps.
+//	next = left + (xx[col] ≥ thr)
+//
+// (−∞ ≥ thr is false: missing goes left; +∞ ≥ thr is true: right).
 type node struct {
-	thr   float64 // split threshold; NaN for a leaf
-	feat  int32   // split feature; 0 for a leaf
-	child uint32  // bits 0–30: left child (a leaf: itself); bit 31: missRight
+	thr float64 // split threshold; NaN for a leaf
+	col int32   // 2·feature + missRight; 0 for a leaf
+	lc  int32   // left child; a leaf: itself
 }
 
-const missRightBit = 1 << 31
+func (n *node) left() int32     { return n.lc }
+func (n *node) feature() int32  { return n.col >> 1 }
+func (n *node) missRight() bool { return n.col&1 != 0 }
 
-func (n *node) left() int32     { return int32(n.child &^ missRightBit) }
-func (n *node) missRight() bool { return n.child&missRightBit != 0 }
-
-// next returns the child that value v goes to (a leaf returns itself).
+// next returns the child that value v goes to (a leaf returns itself):
+// v ≥ thr is false for NaN and !(v < thr) is true for NaN; they differ only
+// there, and missRight picks between them.
 func (n *node) next(v float64) int32 {
-	// v ≥ thr is false for NaN and !(v < thr) is true for NaN; the two
-	// differ only there, and missRight picks between them.
-	return int32(n.child&^missRightBit) + int32(b2u(v >= n.thr)|(b2u(!(v < n.thr))&(n.child>>31)))
+	return n.lc + int32(b2u(v >= n.thr)|(b2u(!(v < n.thr))&uint32(n.col&1)))
 }
 
 func b2u(b bool) uint32 {
@@ -45,15 +49,11 @@ func b2u(b bool) uint32 {
 
 // splitNode builds an internal node.
 func splitNode(feat int32, threshold float64, left int32, missRight bool) node {
-	c := uint32(left)
-	if missRight {
-		c |= missRightBit
-	}
-	return node{thr: threshold, feat: feat, child: c}
+	return node{thr: threshold, col: 2*feat + int32(b2u(missRight)), lc: left}
 }
 
 // leafNode builds the leaf stored at index self.
-func leafNode(self int32) node { return node{thr: math.NaN(), child: uint32(self)} }
+func leafNode(self int32) node { return node{thr: math.NaN(), lc: self} }
 
 // Ensemble is a trained (or imported) tree ensemble. It is immutable after
 // construction and safe for concurrent use.
@@ -132,7 +132,7 @@ func (e *Ensemble) leafIndex(t int, row []float64) int32 {
 	j := e.roots[t]
 	for range e.depth[t] {
 		nd := &nodes[j]
-		j = nd.next(row[nd.feat])
+		j = nd.next(row[nd.col>>1])
 	}
 	return j
 }
@@ -185,7 +185,7 @@ type PredictOptions struct {
 
 // predictBlock is the number of rows scored together: every tree is applied
 // to the whole block before the next, keeping its nodes in cache.
-const predictBlock = 128
+const predictBlock = 32
 
 // PredictColumns scores a column-major batch (X[j][i] = feature j of row i)
 // and appends n×NumOutputs values to dst[:0], row by row (row i's outputs
@@ -204,10 +204,12 @@ func (e *Ensemble) PredictColumns(dst []float64, X [][]float64, opt PredictOptio
 		}
 	}
 	return e.predictBatch(dst, n, opt, func(buf []float64, lo, hi int) {
-		F := e.numFeature
+		F2 := 2 * e.numFeature
 		for j, col := range X {
 			for i := lo; i < hi; i++ {
-				buf[(i-lo)*F+j] = col[i]
+				lo2, hi2 := doubled(col[i])
+				buf[(i-lo)*F2+2*j] = lo2
+				buf[(i-lo)*F2+2*j+1] = hi2
 			}
 		}
 	})
@@ -222,15 +224,27 @@ func (e *Ensemble) PredictRows(dst []float64, X [][]float64, opt PredictOptions)
 		}
 	}
 	return e.predictBatch(dst, len(X), opt, func(buf []float64, lo, hi int) {
-		F := e.numFeature
+		F2 := 2 * e.numFeature
 		for i := lo; i < hi; i++ {
-			copy(buf[(i-lo)*F:(i-lo+1)*F], X[i])
+			out := buf[(i-lo)*F2 : (i-lo+1)*F2]
+			for j, v := range X[i] {
+				out[2*j], out[2*j+1] = doubled(v)
+			}
 		}
 	})
 }
 
-// predictBatch scores n rows in blocks of predictBlock rows; load copies
-// rows [lo,hi) row-major into buf. Blocks are assigned to workers
+// doubled returns the two copies of v in a batch row: (v, v), or (−∞, +∞)
+// for NaN (see node).
+func doubled(v float64) (float64, float64) {
+	if v != v {
+		return math.Inf(-1), math.Inf(1)
+	}
+	return v, v
+}
+
+// predictBatch scores n rows in blocks of predictBlock rows; load writes
+// rows [lo,hi) into buf as doubled rows (2F values each, see node). Blocks are assigned to workers
 // round-robin; each row's sum runs over the trees in order, so the result
 // does not depend on the number of workers.
 func (e *Ensemble) predictBatch(dst []float64, n int, opt PredictOptions, load func(buf []float64, lo, hi int)) ([]float64, error) {
@@ -239,7 +253,7 @@ func (e *Ensemble) predictBatch(dst []float64, n int, opt PredictOptions, load f
 	blocks := (n + predictBlock - 1) / predictBlock
 	workers := max(min(threads(opt.Threads), blocks), 1)
 	run := func(w int) {
-		rows := make([]float64, predictBlock*e.numFeature)
+		rows := make([]float64, predictBlock*2*e.numFeature)
 		idx := make([]int32, predictBlock)
 		for b := w; b < blocks; b += workers {
 			lo := b * predictBlock
@@ -266,25 +280,25 @@ func (e *Ensemble) predictBatch(dst []float64, n int, opt PredictOptions, load f
 	return dst, nil
 }
 
-// scoreBlock writes the margins of len(idx) row-major rows into out. For
+// scoreBlock writes the margins of len(idx) doubled rows into out. For
 // each tree all rows advance one level at a time: the rows' walks are
 // independent, so the CPU overlaps them instead of waiting on each load.
 func (e *Ensemble) scoreBlock(out, rows []float64, idx []int32) {
 	K := len(e.base)
-	F := e.numFeature
+	F2 := 2 * e.numFeature
 	m := len(idx)
 	for i := range m {
 		copy(out[i*K:(i+1)*K], e.base)
 	}
 	nodes, values := e.nodes, e.values
-	rows = rows[:m*F]
+	rows = rows[:m*F2]
 	for t, root := range e.roots {
 		g := int(e.group[t])
 		for i := range idx {
 			idx[i] = root
 		}
 		for range e.depth[t] {
-			stepLevel(nodes, rows, idx, F)
+			stepLevel(nodes, rows, idx, F2)
 		}
 		for i, j := range idx {
 			out[i*K+g] += values[j]
@@ -292,12 +306,13 @@ func (e *Ensemble) scoreBlock(out, rows []float64, idx []int32) {
 	}
 }
 
-// stepLevel advances every row of a block one level down its tree.
-func stepLevel(nodes []node, rows []float64, idx []int32, F int) {
+// stepLevel advances every row of a block of doubled rows (stride F2) one
+// level down its tree.
+func stepLevel(nodes []node, rows []float64, idx []int32, F2 int) {
 	o := 0
 	for i, j := range idx {
 		nd := &nodes[j]
-		idx[i] = nd.next(rows[o+int(nd.feat)])
-		o += F
+		idx[i] = nd.lc + int32(b2u(rows[o+int(nd.col)] >= nd.thr))
+		o += F2
 	}
 }

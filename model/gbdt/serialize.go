@@ -68,7 +68,7 @@ func (e *Ensemble) MarshalBinary() ([]byte, error) {
 				b = binary.LittleEndian.AppendUint64(b, math.Float64bits(e.values[i]))
 			} else {
 				b = append(b, 1)
-				b = binary.LittleEndian.AppendUint32(b, uint32(nd.feat))
+				b = binary.LittleEndian.AppendUint32(b, uint32(nd.feature()))
 				b = binary.LittleEndian.AppendUint64(b, math.Float64bits(nd.thr))
 				b = binary.LittleEndian.AppendUint32(b, uint32(nd.left()-root))
 				var mr byte

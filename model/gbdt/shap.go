@@ -75,7 +75,7 @@ func (e *Ensemble) treeShap(row, phi []float64, i int32, depth int, parent []pat
 		return
 	}
 	nd := &e.nodes[i]
-	feat := int(nd.feat)
+	feat := int(nd.feature())
 	hot := nd.next(row[feat])
 	cold := nd.left()
 	if hot == cold {
@@ -169,7 +169,7 @@ func (e *Ensemble) Importance(kind ImportanceKind) ([]float64, error) {
 		if e.isLeaf(int32(i)) {
 			continue
 		}
-		f := e.nodes[i].feat
+		f := e.nodes[i].feature()
 		count[f]++
 		gain[f] += e.gain[i]
 		cover[f] += e.cover[i]
