@@ -259,7 +259,10 @@ func BenchmarkHistories(b *testing.B) {
 				b.Fatal(err)
 			}
 			total := batch.Len()
+			batch = nil // let the collector drop the rows while streaming
+			server := serverCPU(b)
 			b.ResetTimer()
+			cpu0, srv0 := processCPU(b), server()
 			start := time.Now()
 			for i := 0; i < b.N; i++ {
 				rows := 0
@@ -273,8 +276,14 @@ func BenchmarkHistories(b *testing.B) {
 					b.Fatalf("streamed %d rows; want %d", rows, total)
 				}
 			}
-			b.ReportMetric(float64(total*b.N)/time.Since(start).Seconds(), "rows/s")
+			elapsed := time.Since(start)
+			rows := float64(total * b.N)
+			b.ReportMetric(rows/elapsed.Seconds(), "rows/s")
 			b.ReportMetric(float64(total), "rows")
+			b.ReportMetric(float64((processCPU(b) - cpu0).Nanoseconds())/rows, "go_cpu_ns/row")
+			if os.Getenv(envServerPID) != "" {
+				b.ReportMetric(float64((server() - srv0).Nanoseconds())/rows, "server_cpu_ns/row")
+			}
 		})
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -226,13 +227,14 @@ func streamQuery[T any](s *Store, k kind[T], snap snapshot, q data.HistoryQuery,
 
 // cursor reads one ordered table stream, one account at a time.
 type cursor[T any] struct {
-	k     kind[T]
-	scan  rowScanner[T]
-	rows  driver.Rows
-	head  T
-	acc   string // account of head
-	valid bool
-	err   error
+	k       kind[T]
+	scan    rowScanner[T]
+	scratch []T // rows of the current account, reused
+	rows    driver.Rows
+	head    T
+	acc     string // account of head
+	valid   bool
+	err     error
 }
 
 func (c *cursor[T]) next() {
@@ -248,23 +250,31 @@ func (c *cursor[T]) next() {
 // peek returns the account of the next row, if any.
 func (c *cursor[T]) peek() (string, bool) { return c.acc, c.valid }
 
-// take appends the rows of account acc to dst, keeping only the last row
-// of equal consecutive ids for versioned kinds (streams are ordered by
-// time, id, seq and a new version keeps its time, so versions are adjacent
-// and the last one is the newest).
-func (c *cursor[T]) take(acc string, dst []T) []T {
+// take returns the rows of account acc (nil if none), keeping only the
+// last row of equal consecutive ids for versioned kinds (streams are
+// ordered by time, id, seq and a new version keeps its time, so versions
+// are adjacent and the last one is the newest). Rows are gathered in a
+// reused scratch slice and copied out once, at their final length.
+func (c *cursor[T]) take(acc string) []T {
+	if !c.valid || c.acc != acc {
+		return nil
+	}
+	rows := c.scratch[:0]
 	var last string
 	for c.valid && c.acc == acc {
 		id := c.k.id(&c.head)
-		if c.k.versioned && len(dst) > 0 && id == last {
-			dst[len(dst)-1] = c.head
+		if c.k.versioned && len(rows) > 0 && id == last {
+			rows[len(rows)-1] = c.head
 		} else {
-			dst = append(dst, c.head)
+			rows = append(rows, c.head)
 		}
 		last = id
 		c.next()
 	}
-	return dst
+	out := slices.Clone(rows)
+	clear(rows) // drop references to the rows' strings
+	c.scratch = rows[:0]
+	return out
 }
 
 func (c *cursor[T]) close() error {
@@ -361,13 +371,13 @@ func (h *historyStream) next() (*data.History, error) {
 		return nil, nil
 	}
 	out := &data.History{Account: data.Account{ID: min}}
-	if accs := h.acc.take(min, nil); len(accs) > 0 {
+	if accs := h.acc.take(min); len(accs) > 0 {
 		out.Account = accs[len(accs)-1]
 	}
-	out.Invoices = h.inv.take(min, nil)
-	out.Payments = h.pay.take(min, nil)
-	out.Contacts = h.con.take(min, nil)
-	out.Disputes = h.dis.take(min, nil)
+	out.Invoices = h.inv.take(min)
+	out.Payments = h.pay.take(min)
+	out.Contacts = h.con.take(min)
+	out.Disputes = h.dis.take(min)
 	for _, c := range h.all() {
 		if err := c.failed(); err != nil {
 			return nil, err
@@ -520,7 +530,7 @@ func (s *Store) Accounts(ctx context.Context, shard data.Shard) iter.Seq2[data.A
 				yield(data.Account{}, errorf(data.Unavailable, err, "clickhouse: accounts"))
 				return
 			}
-			rows := c.take(acc, nil)
+			rows := c.take(acc)
 			if err := c.failed(); err != nil {
 				yield(data.Account{}, streamErr(ctx, fail(err, "accounts")))
 				return
