@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"slices"
 	"time"
 
@@ -27,7 +28,7 @@ type Options struct {
 	// as on time for the late label (default 0). Features do not use it.
 	Grace int
 	// Workers is the number of parallel account shards Build reads; ≤ 0
-	// means 4. The result does not depend on it.
+	// means runtime.GOMAXPROCS(0). The result does not depend on it.
 	Workers int
 	// Logger receives progress and counts (never names or amounts); nil
 	// discards.
@@ -52,7 +53,7 @@ func (o *Options) normalize() error {
 		seen[s] = true
 	}
 	if o.Workers <= 0 {
-		o.Workers = 4
+		o.Workers = runtime.GOMAXPROCS(0)
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
