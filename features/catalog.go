@@ -343,7 +343,11 @@ func Names() []string {
 // of "duesight-features/v<SchemaVersion>\n" followed by each feature name and
 // a newline, in column order. Models store it and refuse vectors whose hash
 // differs.
-func SchemaHash() string {
+func SchemaHash() string { return schemaHash }
+
+var schemaHash = computeSchemaHash()
+
+func computeSchemaHash() string {
 	h := sha256.New()
 	fmt.Fprintf(h, "duesight-features/v%d\n", SchemaVersion)
 	for _, s := range catalog {

@@ -290,7 +290,7 @@ func growSlice[T any](s []T, n int) []T {
 	if cap(s)-len(s) >= n {
 		return s
 	}
-	out := make([]T, len(s), max(len(s)+n, 2*cap(s), 256))
+	out := make([]T, len(s), max(len(s)+n, 2*cap(s)))
 	copy(out, s)
 	return out
 }
