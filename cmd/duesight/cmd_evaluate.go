@@ -52,7 +52,7 @@ func evaluateCommand() command {
 					return err
 				}
 				if len(args) == 0 {
-					active, err := reg.Active(ctx)
+					active, err := activeVersion(ctx, reg)
 					if err != nil {
 						return err
 					}
@@ -211,4 +211,3 @@ func correlation(x, y []float64) float64 {
 	}
 	return sxy / math.Sqrt(sxx*syy)
 }
-

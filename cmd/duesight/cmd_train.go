@@ -31,9 +31,9 @@ func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 
 // splitFlags are the split settings shared by train and evaluate.
 type splitFlags struct {
-	method             *string
+	method              *string
 	validFrac, testFrac *float64
-	seed               *uint64
+	seed                *uint64
 }
 
 func addSplitFlags(fs *flag.FlagSet) splitFlags {
@@ -224,6 +224,9 @@ func trainCommand() command {
 				out := map[string]any{"models": []any{}}
 				for _, o := range opts {
 					a.stage("training " + o.Kind)
+					if len(results) > 0 {
+						o.TimingArtifact, o.SkipTiming = results[0].Timing, results[0].Timing == nil
+					}
 					res, err := train.Train(ctx, t, o)
 					if err != nil {
 						return err
@@ -239,7 +242,7 @@ func trainCommand() command {
 						return fmt.Errorf("register model: %w", err)
 					}
 				}
-				active, err := reg.Active(ctx)
+				active, err := activeVersion(ctx, reg)
 				if err != nil {
 					return err
 				}
@@ -270,8 +273,8 @@ func trainCommand() command {
 						"test": r.TestReport, "test_uncalibrated": r.TestUncalibrated, "valid": r.ValidReport}
 					if r.Timing != nil {
 						fmt.Fprintf(&text, "; timing model %s (test MAE %.1f days, [p10,p90] coverage %.2f)",
-							r.Timing.Header.Version, r.TimingTest.MAE, r.TimingTest.Coverage)
-						entry["timing_version"], entry["timing_test"] = r.Timing.Header.Version, r.TimingTest
+							r.Timing.Header.Version, results[0].TimingTest.MAE, results[0].TimingTest.Coverage)
+						entry["timing_version"], entry["timing_test"] = r.Timing.Header.Version, results[0].TimingTest
 					}
 					list = append(list, entry)
 				}
@@ -306,3 +309,12 @@ func filterParams(kind string, params []string) []string {
 }
 
 var errNoActive = errors.New("no active model: run duesight train, or duesight models activate VERSION")
+
+// activeVersion is the registry's active version, "" when none is active.
+func activeVersion(ctx context.Context, reg *model.Registry) (string, error) {
+	v, err := reg.Active(ctx)
+	if errors.Is(err, model.ErrNoActive) {
+		return "", nil
+	}
+	return v, err
+}

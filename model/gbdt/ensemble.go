@@ -47,7 +47,9 @@ func b2u(b bool) uint32 {
 	return 0
 }
 
-// splitNode builds an internal node.
+// splitNode builds an internal node. threshold must not be NaN or −∞ (a
+// −∞ threshold would send a doubled NaN right whatever missRight says);
+// training never produces one and decoders reject them.
 func splitNode(feat int32, threshold float64, left int32, missRight bool) node {
 	return node{thr: threshold, col: 2*feat + int32(b2u(missRight)), lc: left}
 }

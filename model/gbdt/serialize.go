@@ -273,7 +273,7 @@ func (d *Ensemble) readTree(r *reader, t int) error {
 			if r.err != nil {
 				return r.err
 			}
-			if f >= d.numFeature || math.IsNaN(thr) || left <= i || left+1 >= n || mr > 1 {
+			if f >= d.numFeature || math.IsNaN(thr) || math.IsInf(thr, -1) || left <= i || left+1 >= n || mr > 1 {
 				return fmt.Errorf("%w: tree %d node %d: feature %d, threshold %v, left child %d of %d nodes, missing flag %d",
 					ErrCorrupt, t, i, f, thr, left, n, mr)
 			}

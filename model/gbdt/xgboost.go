@@ -194,10 +194,13 @@ func (e *Ensemble) appendXGBTree(t *xgbTree, group int) error {
 	if n == 0 {
 		return fmt.Errorf("no nodes")
 	}
-	for name, l := range map[string]int{"right_children": len(t.Right), "split_indices": len(t.SplitIndex),
-		"split_conditions": len(t.SplitCond), "default_left": len(t.DefaultLeft), "sum_hessian": len(t.SumHessian)} {
-		if l != n {
-			return fmt.Errorf("%s has %d entries for %d nodes", name, l, n)
+	for _, c := range []struct {
+		name string
+		len  int
+	}{{"right_children", len(t.Right)}, {"split_indices", len(t.SplitIndex)}, {"split_conditions", len(t.SplitCond)},
+		{"default_left", len(t.DefaultLeft)}, {"sum_hessian", len(t.SumHessian)}} {
+		if c.len != n {
+			return fmt.Errorf("%s has %d entries for %d nodes", c.name, c.len, n)
 		}
 	}
 	if len(t.LossChanges) != 0 && len(t.LossChanges) != n {
@@ -262,8 +265,8 @@ func (e *Ensemble) appendXGBTree(t *xgbTree, group int) error {
 				return fmt.Errorf("node %d: split node has sum_hessian %v", old, cover)
 			}
 			c := t.SplitCond[old]
-			if math.IsNaN(c) {
-				return fmt.Errorf("node %d: split condition NaN", old)
+			if math.IsNaN(c) || math.IsInf(float64(float32(c)), -1) {
+				return fmt.Errorf("node %d: split condition %v", old, c)
 			}
 			e.nodes = append(e.nodes, splitNode(f, float32Threshold(float32(c)), newIdx[t.Left[old]], !bool(t.DefaultLeft[old])))
 			e.values = append(e.values, 0)

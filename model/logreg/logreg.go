@@ -192,8 +192,11 @@ func Fit(ctx context.Context, d *model.Dataset, p Params, lg *slog.Logger) (*Mod
 	// small.
 	info.Converged = res.Status == optimize.GradientThreshold || res.Status == optimize.FunctionConvergence ||
 		(res.Status == optimize.Failure && info.GradNorm <= 1e-6)
-	if err != nil || !info.Converged {
-		lg.Warn("logreg: optimiser stopped before convergence", "status", info.Status, "iterations", info.Iterations, "err", err)
+	switch {
+	case !info.Converged:
+		lg.Warn("logreg: optimiser stopped before convergence", "status", info.Status, "iterations", info.Iterations, "grad_norm", info.GradNorm, "err", err)
+	case err != nil:
+		lg.Debug("logreg: line search ended at a negligible gradient", "iterations", info.Iterations, "grad_norm", info.GradNorm)
 	}
 	for _, v := range res.X {
 		if math.IsNaN(v) || math.IsInf(v, 0) {

@@ -289,8 +289,11 @@ func Fit(ctx context.Context, d *model.Dataset, o Outcomes, p Params, lg *slog.L
 	}
 	info.Converged = res.Status == optimize.GradientThreshold || res.Status == optimize.FunctionConvergence ||
 		(res.Status == optimize.Failure && info.GradNorm <= 1e-6)
-	if err != nil || !info.Converged {
+	switch {
+	case !info.Converged:
 		lg.Warn("timing: optimiser stopped before convergence", "status", info.Status, "iterations", info.Iterations, "grad_norm", info.GradNorm, "err", err)
+	case err != nil:
+		lg.Debug("timing: line search ended at a negligible gradient", "iterations", info.Iterations, "grad_norm", info.GradNorm)
 	}
 	for _, v := range res.X {
 		if math.IsNaN(v) || math.IsInf(v, 0) {

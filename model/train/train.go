@@ -61,6 +61,9 @@ type Options struct {
 	Calibration string
 	// SkipTiming trains no payment-timing model.
 	SkipTiming bool
+	// TimingArtifact, when set, is linked instead of fitting a new timing
+	// model (e.g. when several kinds are trained on one table).
+	TimingArtifact *model.Artifact
 	Timing     timing.Params
 	// Clock stamps the artifacts (required).
 	Clock func() time.Time
@@ -85,7 +88,7 @@ type Result struct {
 	Unlabeled int `json:"unlabeled"`
 	// Reports on the test window: calibrated, uncalibrated; and on validation.
 	TestReport, TestUncalibrated, ValidReport *eval.Report `json:"-"`
-	TimingTest                          *eval.TimingReport
+	TimingTest                                *eval.TimingReport
 	// Rounds is the number of boosting rounds kept (gbdt).
 	Rounds int `json:"rounds,omitempty"`
 	// Seconds spent fitting the late-payment model.
@@ -175,7 +178,11 @@ func Train(ctx context.Context, t *features.Table, opt Options) (*Result, error)
 		CreatedAt: opt.Clock(), Metrics: metrics(res), Calibration: cal,
 		Params: map[string]any{"label": fmt.Sprintf("late: paid more than %d days after due", t.Grace), "grace_days": t.Grace,
 			"horizon": t.Horizon.UTC().Format(time.RFC3339), "split": splitName(opt.Split)}}
-	if !opt.SkipTiming {
+	switch {
+	case opt.TimingArtifact != nil:
+		res.Timing = opt.TimingArtifact
+		meta.Params["timing_model"] = res.Timing.Header.Version
+	case !opt.SkipTiming:
 		tm, rep, err := fitTiming(ctx, issue, rows, sp, opt, log)
 		if err != nil {
 			return nil, err
