@@ -317,6 +317,12 @@ func (s *Store) current(ctx context.Context) (*manifest, error) {
 // The caller opens the files it needs, then calls release: open files stay
 // readable after a compaction unlinks them.
 func (s *Store) snapshot(ctx context.Context) (m *manifest, release func(), err error) {
+	s.mu.Lock()
+	err = s.checkOpen()
+	s.mu.Unlock()
+	if err != nil {
+		return nil, nil, err
+	}
 	if err := s.readers.acquire(); err != nil {
 		return nil, nil, err
 	}
