@@ -81,6 +81,7 @@ func commands() []command {
 		trainCommand(),
 		evaluateCommand(),
 		modelsCommand(),
+		modelCommand(),
 		versionCommand(),
 	}
 }

@@ -64,7 +64,7 @@ type Options struct {
 	// TimingArtifact, when set, is linked instead of fitting a new timing
 	// model (e.g. when several kinds are trained on one table).
 	TimingArtifact *model.Artifact
-	Timing     timing.Params
+	Timing         timing.Params
 	// Clock stamps the artifacts (required).
 	Clock func() time.Time
 	// Logger receives progress (counts only). Nil discards.
@@ -144,35 +144,13 @@ func Train(ctx context.Context, t *features.Table, opt Options) (*Result, error)
 	res.Train, res.Valid, res.Test = window(tr), window(va), window(te)
 	log.Info("train: split", "train", tr.Rows(), "valid", va.Rows(), "test", te.Rows(), "unlabeled", res.Unlabeled)
 
-	start := time.Now()
-	raw, err := fit(ctx, kind, tr, va, opt, log)
+	fitted, err := fitEvaluate(ctx, kind, tr, va, te, opt, log)
 	if err != nil {
 		return nil, err
 	}
-	res.FitSeconds = time.Since(start).Seconds()
-	if b, ok := raw.(*boost.Model); ok {
-		res.Rounds = b.Ensemble().NumRounds()
-	}
-
-	validScores, err := predict(raw, va)
-	if err != nil {
-		return nil, err
-	}
-	cal, err := fitCalibration(opt.Calibration, validScores, va)
-	if err != nil {
-		return nil, err
-	}
-	m := model.Calibrated(raw, cal)
-	res.Model = m
-	if res.ValidReport, err = report(kind+" (valid)", m, va); err != nil {
-		return nil, err
-	}
-	if res.TestReport, err = report(kind, m, te); err != nil {
-		return nil, err
-	}
-	if res.TestUncalibrated, err = report(kind+" uncalibrated", raw, te); err != nil {
-		return nil, err
-	}
+	raw, cal := fitted.raw, fitted.cal
+	res.Model, res.FitSeconds, res.Rounds = fitted.model, fitted.seconds, fitted.rounds
+	res.ValidReport, res.TestReport, res.TestUncalibrated = fitted.valid, fitted.test, fitted.testRaw
 
 	meta := model.Meta{SchemaVersion: SchemaVersion(), TrainFrom: res.Train.From.String(), TrainTo: res.Train.To.String(),
 		CreatedAt: opt.Clock(), Metrics: metrics(res), Calibration: cal,
@@ -201,6 +179,47 @@ func Train(ctx context.Context, t *features.Table, opt Options) (*Result, error)
 		return nil, fmt.Errorf("train: artifact: %w", err)
 	}
 	return res, nil
+}
+
+// fitted is a model fitted, calibrated and evaluated on one split.
+type fitted struct {
+	raw, model           model.Model
+	cal                  calibrate.Calibrator
+	valid, test, testRaw *eval.Report
+	seconds              float64
+	rounds               int
+}
+
+// fitEvaluate fits kind on tr (early stopping on va), calibrates on va and
+// reports on va and te.
+func fitEvaluate(ctx context.Context, kind string, tr, va, te *model.Dataset, opt Options, log *slog.Logger) (*fitted, error) {
+	start := time.Now()
+	raw, err := fit(ctx, kind, tr, va, opt, log)
+	if err != nil {
+		return nil, err
+	}
+	f := &fitted{raw: raw, seconds: time.Since(start).Seconds()}
+	if b, ok := raw.(*boost.Model); ok {
+		f.rounds = b.Ensemble().NumRounds()
+	}
+	validScores, err := predict(raw, va)
+	if err != nil {
+		return nil, err
+	}
+	if f.cal, err = fitCalibration(opt.Calibration, validScores, va); err != nil {
+		return nil, err
+	}
+	f.model = model.Calibrated(raw, f.cal)
+	if f.valid, err = report(kind+" (valid)", f.model, va); err != nil {
+		return nil, err
+	}
+	if f.test, err = report(kind, f.model, te); err != nil {
+		return nil, err
+	}
+	if f.testRaw, err = report(kind+" uncalibrated", raw, te); err != nil {
+		return nil, err
+	}
+	return f, nil
 }
 
 func fit(ctx context.Context, kind string, tr, va *model.Dataset, opt Options, log *slog.Logger) (model.Model, error) {
