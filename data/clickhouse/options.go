@@ -35,8 +35,10 @@ type Options struct {
 	// (Begin returns Conflict) until its lease expires. Default 60s.
 	LeaseTTL time.Duration
 	// BlockRows is the number of rows of one table a Writer buffers before
-	// sending them as one insert block. Writer memory is bounded by about
-	// 2 × BlockRows rows per table. Default 262144.
+	// handing them to its sender as one block (the server squashes blocks
+	// into parts of up to min_insert_block_size_rows). Writer memory is
+	// bounded by about 2 × BlockRows rows per table. Default 65536, which
+	// measured faster than 262144 (smaller buffers stay in cache).
 	BlockRows int
 	// MaxStreams bounds the Histories streams running at once (each holds
 	// five connections); further streams wait. Default 4.
@@ -81,7 +83,7 @@ func (o Options) withDefaults() (Options, error) {
 		return o, fmt.Errorf("lease TTL %v: want at least 3s (leases are stored at second precision)", o.LeaseTTL)
 	}
 	if o.BlockRows == 0 {
-		o.BlockRows = 1 << 18
+		o.BlockRows = 1 << 16
 	}
 	if o.BlockRows < 1 {
 		return o, fmt.Errorf("block rows %d: want a positive number", o.BlockRows)

@@ -109,15 +109,18 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 // Database returns the name of the database the store uses.
 func (s *Store) Database() string { return s.d.DB }
 
-// insertCtx adds the settings every insert needs: in cluster mode
+// insertSettings are the settings every insert needs: in cluster mode
 // insert_distributed_sync=1, so that an insert into a Distributed table
 // returns only once the rows are stored on their shards (the commit row
-// must never overtake them).
-func (s *Store) insertCtx(ctx context.Context) context.Context {
+// must never overtake them). (The server squashes the blocks of one INSERT
+// up to min_insert_block_size_rows — 1,048,576 by default — before writing
+// a part, as it does for clickhouse-client; Commit waits for the end of
+// every INSERT, so squashed rows are on disk before the commit row.)
+func (s *Store) insertSettings() ch.Settings {
 	if s.d.Cluster == "" {
-		return ctx
+		return nil
 	}
-	return ch.Context(ctx, ch.WithSettings(ch.Settings{"insert_distributed_sync": 1}))
+	return ch.Settings{"insert_distributed_sync": 1}
 }
 
 // prepareBatch starts an insert. The driver's context is never
@@ -130,7 +133,11 @@ func (s *Store) prepareBatch(ctx context.Context, query string) (driver.Batch, e
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	return s.conn.PrepareBatch(s.insertCtx(context.WithoutCancel(ctx)), query)
+	ctx = context.WithoutCancel(ctx)
+	if set := s.insertSettings(); set != nil {
+		ctx = ch.Context(ctx, ch.WithSettings(set))
+	}
+	return s.conn.PrepareBatch(ctx, query)
 }
 
 // redact names the servers of a connection without credentials.

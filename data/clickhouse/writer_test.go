@@ -16,6 +16,10 @@ import (
 	"github.com/duesight/duesight/data/datatest"
 )
 
+// writeEachBlock makes the server write every block of an open INSERT as
+// it arrives rather than squashing blocks until the INSERT ends.
+var writeEachBlock = map[string]any{"min_insert_block_size_rows": 1}
+
 // clock is a settable test clock.
 type clock struct {
 	mu sync.Mutex
@@ -151,7 +155,9 @@ func TestRollbackDeletesSentRows(t *testing.T) {
 	t.Parallel()
 	dsn := freshDB(t)
 	ctx := context.Background()
-	s := mustOpen(t, dsn, clickhouse.Options{BlockRows: 10, Owner: "writer-a"})
+	// The server writes each 10-row block on arrival (instead of squashing
+	// them until the INSERT ends), so rows are on disk before Rollback.
+	s := mustOpen(t, dsn, clickhouse.Options{BlockRows: 10, Owner: "writer-a", Settings: writeEachBlock})
 	other := mustOpen(t, dsn, clickhouse.Options{Owner: "writer-b"})
 	conn := rawConn(t)
 	w, err := s.Begin(ctx)
@@ -195,7 +201,8 @@ func TestCrashChild(t *testing.T) {
 		t.Skip("helper process of TestCrashMidWrite")
 	}
 	ctx := context.Background()
-	s, err := clickhouse.Open(ctx, dsn, clickhouse.Options{Owner: "crash-child", LeaseTTL: 3 * time.Second, BlockRows: 50})
+	s, err := clickhouse.Open(ctx, dsn, clickhouse.Options{Owner: "crash-child", LeaseTTL: 3 * time.Second, BlockRows: 50,
+		Settings: writeEachBlock})
 	if err != nil {
 		t.Fatal(err)
 	}
