@@ -283,11 +283,6 @@ func TestFitRejectsBadInput(t *testing.T) {
 		{"one class", func(d *model.Dataset) { clear(d.Y) }, logreg.Params{}, "both classes"},
 		{"ragged", func(d *model.Dataset) { d.X[2] = d.X[2][:10] }, logreg.Params{}, `feature "x2" has 10 rows`},
 		{"inf feature", func(d *model.Dataset) { d.X[1][3] = math.Inf(1) }, logreg.Params{}, `feature "x1" row 3 is +Inf`},
-		{"all missing", func(d *model.Dataset) {
-			for i := range d.X[3] {
-				d.X[3][i] = math.NaN()
-			}
-		}, logreg.Params{}, `feature "x3" is missing in every training row`},
 		{"negative L2", func(*model.Dataset) {}, logreg.Params{L2: -1}, "Params.L2 = -1"},
 		{"negative weight", func(d *model.Dataset) { d.W = make([]float64, d.Rows()); d.W[0] = -1 }, logreg.Params{}, "weight W row 0 is -1"},
 		{"duplicate name", func(d *model.Dataset) { d.Names = []string{"x0", "x1", "x0", "x3"} }, logreg.Params{}, `"x0" appears at positions 0 and 2`},
@@ -489,4 +484,27 @@ func BenchmarkPredict(b *testing.B) {
 			_ = m.Explain(row, 5)
 		}
 	})
+}
+
+// A feature missing in every training row carries no weight: the fit
+// succeeds and predictions do not depend on that feature's value.
+func TestAllMissingFeatureHasNoEffect(t *testing.T) {
+	d := &model.Dataset{Names: []string{"a", "empty"}, X: [][]float64{{0, 1, 2, 3, 4, 5, 6, 7}, make([]float64, 8)},
+		Y: []float64{0, 0, 1, 0, 1, 0, 1, 1}}
+	for i := range d.X[1] {
+		d.X[1][i] = math.NaN()
+	}
+	for _, ind := range []bool{false, true} {
+		m, err := logreg.Fit(context.Background(), d, logreg.Params{L2: 0.1, MissingIndicators: ind}, nil)
+		if err != nil {
+			t.Fatalf("indicators=%v: %v", ind, err)
+		}
+		p1, p2, p3 := m.PredictProba([]float64{3, math.NaN()}), m.PredictProba([]float64{3, -50}), m.PredictProba([]float64{3, 1e6})
+		if p1 != p2 || p2 != p3 {
+			t.Fatalf("indicators=%v: prediction depends on the all-missing feature: %v %v %v", ind, p1, p2, p3)
+		}
+		if m.PredictProba([]float64{7, math.NaN()}) <= m.PredictProba([]float64{0, math.NaN()}) {
+			t.Fatalf("indicators=%v: the informative feature lost its effect", ind)
+		}
+	}
 }

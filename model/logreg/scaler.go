@@ -38,7 +38,9 @@ type Scaler struct {
 // FitScaler computes the statistics of the columns of X (column-major, NaN =
 // missing) under weights w (nil = all 1). With indicators set, every feature
 // that is missing in at least one training row (with positive weight) gets an
-// indicator column. A feature missing in every row is an error.
+// indicator column. A feature missing in every row gets μ = 0, σ = 1 and
+// no indicator: its design value is always 0, so it carries no weight (as
+// scikit-learn's SimpleImputer drops such columns).
 func FitScaler(names []string, X [][]float64, w []float64, indicators bool) (*Scaler, error) {
 	if len(names) != len(X) {
 		return nil, fmt.Errorf("%w: %d names for %d columns", model.ErrInvalidData, len(names), len(X))
@@ -66,7 +68,8 @@ func FitScaler(names []string, X [][]float64, w []float64, indicators bool) (*Sc
 			return nil, fmt.Errorf("%w: no rows with positive weight", model.ErrInvalidData)
 		}
 		if swObs == 0 {
-			return nil, fmt.Errorf("%w: feature %q is missing in every training row", model.ErrInvalidData, names[j])
+			s.Mean[j], s.Scale[j], s.IndScale[j] = 0, 1, 1
+			continue
 		}
 		mu := swx / swObs
 		var ss float64
