@@ -45,11 +45,11 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
-// Errorf returns an *Error with code and a formatted message. A %w verb wraps
-// its operand as the cause.
+// Errorf returns an *Error with code and a formatted message. %w verbs wrap
+// their operands (errors.Is and errors.As see every one of them).
 func Errorf(code Code, format string, args ...any) *Error {
 	err := fmt.Errorf(format, args...)
-	return &Error{Code: code, Message: err.Error(), Err: errors.Unwrap(err)}
+	return &Error{Code: code, Message: err.Error(), Err: err}
 }
 
 // ErrorCode returns the code of the first *Error in err's chain, Internal for

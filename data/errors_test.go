@@ -28,6 +28,10 @@ func TestErrorText(t *testing.T) {
 	if !errors.Is(data.Errorf(data.Unavailable, "x: %w", io.EOF), io.EOF) {
 		t.Error("Errorf does not wrap its %w operand")
 	}
+	two := data.Errorf(data.Internal, "a: %w, b: %w", io.EOF, context.Canceled)
+	if !errors.Is(two, io.EOF) || !errors.Is(two, context.Canceled) || two.Error() != "a: EOF, b: context canceled" {
+		t.Errorf("two %%w: %q; Is(EOF) %v, Is(Canceled) %v", two, errors.Is(two, io.EOF), errors.Is(two, context.Canceled))
+	}
 }
 
 func TestErrorCode(t *testing.T) {

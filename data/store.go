@@ -120,13 +120,23 @@ type Store interface {
 	History(ctx context.Context, accountID string) (*History, error)
 	// Histories streams histories in ascending account id order.
 	Histories(ctx context.Context, q HistoryQuery) iter.Seq2[*History, error]
-	// Count returns the number of committed rows per kind.
+	// Count returns the number of committed rows per kind (each id once).
 	Count(ctx context.Context) (Counts, error)
 	Ledger
 	Close() error
 }
 
-// Writer is an open all-or-nothing write.
+// Compactor is implemented by stores whose reads slow down as commits
+// accumulate (the embedded store keeps one set of files per commit).
+// Compact rewrites the stored rows into fewer, larger units without
+// changing what readers see; it may run while readers stream.
+type Compactor interface {
+	Compact(ctx context.Context) error
+}
+
+// Writer is an open all-or-nothing write. Rows are written as given: a new
+// version of an account, contact or dispute must keep the stored version's
+// sort keys (Ingest enforces this); otherwise reads are undefined.
 type Writer interface {
 	// Write adds rows to the pending write. Rows may arrive in any order
 	// and over many calls; memory use must not grow with the total.

@@ -77,6 +77,7 @@ func commands() []command {
 		importCommand(),
 		exportCommand(),
 		statsCommand(),
+		compactCommand(),
 		featuresCommand(),
 		trainCommand(),
 		evaluateCommand(),
