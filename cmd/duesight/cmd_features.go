@@ -5,6 +5,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -79,7 +80,8 @@ func (a *app) exportFeatures(ctx context.Context, o features.Options, path strin
 	}
 	defer os.Remove(tmp.Name())
 	if ext == ".parquet" {
-		err = t.WriteParquet(ctx, tmp, features.ParquetOptions{})
+		// Hide Close: the Parquet writer closes a sink that has one.
+		err = t.WriteParquet(ctx, struct{ io.Writer }{tmp}, features.ParquetOptions{})
 	} else {
 		err = t.WriteCSV(ctx, tmp)
 	}

@@ -48,7 +48,7 @@ func modelCommand() command {
 					skip = strings.Split(*drop, ",")
 				}
 				a.stage("reading " + *table)
-				t, err := train.ReadNumericTable(ctx, *table, skip)
+				t, err := train.ReadNumericTable(ctx, *table, skip, []string{*label, *timeCol})
 				if err != nil {
 					return err
 				}

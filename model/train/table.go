@@ -45,18 +45,28 @@ func (t *NumericTable) Column(name string) []float64 {
 // are missing, true/false are 1/0, YYYY-MM-DD dates are days since
 // 1970-01-01) or Parquet file (numeric and boolean columns; others are
 // skipped only if listed in skip) into float64 columns. Columns named in
-// skip are not read. Errors name the file, line and column.
-func ReadNumericTable(ctx context.Context, path string, skip []string) (*NumericTable, error) {
+// skip are not read; columns named in need must exist (checked before any
+// cell is parsed). Errors name the file, line and column.
+func ReadNumericTable(ctx context.Context, path string, skip, need []string) (*NumericTable, error) {
 	switch strings.ToLower(filepath.Ext(path)) {
 	case ".csv":
-		return readCSVTable(path, skip)
+		return readCSVTable(path, skip, need)
 	case ".parquet":
-		return readParquetTable(ctx, path, skip)
+		return readParquetTable(ctx, path, skip, need)
 	}
 	return nil, data.Errorf(data.Invalid, "%s: want a .csv or .parquet file", path)
 }
 
-func readCSVTable(path string, skip []string) (*NumericTable, error) {
+func checkNeeded(path string, have, need []string) error {
+	for _, n := range need {
+		if n != "" && !slices.Contains(have, n) {
+			return data.Errorf(data.Invalid, "%s: no column %q (columns: %s)", path, n, strings.Join(have, ", "))
+		}
+	}
+	return nil
+}
+
+func readCSVTable(path string, skip, need []string) (*NumericTable, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -74,6 +84,9 @@ func readCSVTable(path string, skip []string) (*NumericTable, error) {
 	header = slices.Clone(header)
 	if len(header) > 0 {
 		header[0] = strings.TrimPrefix(header[0], "\ufeff")
+	}
+	if err := checkNeeded(path, header, need); err != nil {
+		return nil, err
 	}
 	keep := []int{}
 	t := &NumericTable{}
@@ -129,7 +142,7 @@ func parseCell(s string) (float64, error) {
 	return 0, fmt.Errorf("%q is not a number or a YYYY-MM-DD date", s)
 }
 
-func readParquetTable(ctx context.Context, path string, skip []string) (*NumericTable, error) {
+func readParquetTable(ctx context.Context, path string, skip, need []string) (*NumericTable, error) {
 	pf, err := file.OpenParquetFile(path, false)
 	if err != nil {
 		return nil, data.Errorf(data.Invalid, "%s: %w", path, err)
@@ -144,6 +157,13 @@ func readParquetTable(ctx context.Context, path string, skip []string) (*Numeric
 		return nil, data.Errorf(data.Invalid, "%s: %w", path, err)
 	}
 	defer tbl.Release()
+	var names []string
+	for i := 0; i < int(tbl.NumCols()); i++ {
+		names = append(names, tbl.Column(i).Name())
+	}
+	if err := checkNeeded(path, names, need); err != nil {
+		return nil, err
+	}
 	t := &NumericTable{}
 	for i := 0; i < int(tbl.NumCols()); i++ {
 		col := tbl.Column(i)
