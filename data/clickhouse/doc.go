@@ -54,12 +54,12 @@
 // a write whose seq is not in commits — in progress, rolled back, or left
 // by a crashed process — are therefore never visible, and all queries of
 // one read (the five streams of Histories, the kinds of Lookup, the counts
-// of Count) see the same set of commits. Rollback aborts the open INSERTs
+// of Count) see the same set of commits. Rollback ends the open INSERTs
 // and deletes the rows already sent with an ALTER TABLE … DELETE mutation
-// (asynchronous; the rows are already invisible). Rows that escape it — a
-// block still in flight when the mutation was created, or the rows of a
-// crashed writer — are removed by Vacuum. Mutations rewrite the affected
-// parts, so both are meant to be rare.
+// (asynchronous; the rows are already invisible). Rows that escape it —
+// after a failed send — and the rows of a crashed writer are removed by
+// Vacuum. Mutations rewrite the affected parts, so both are meant to be
+// rare.
 //
 // If the commit insert itself fails (for example the connection drops),
 // the outcome is unknown: Commit says so and deletes nothing.

@@ -541,11 +541,14 @@ func (w *writer) recycle() {
 	}
 }
 
-// stopSender abandons queued blocks and waits for the sender to exit.
+// stopSender lets the sender finish the block it is sending, ends the
+// open INSERTs cleanly (so that the server has stored every block it
+// received before a rollback mutation is created) and waits for it to
+// exit. Buffers not yet handed over are dropped.
 func (w *writer) stopSender() {
-	w.sendCancel()
 	w.closeJobs.Do(func() { close(w.jobs) })
 	<-w.sent
+	w.sendCancel()
 }
 
 // Commit sends the buffered rows, checks that the lease is still held and
@@ -635,12 +638,13 @@ func (w *writer) releaseLease(now time.Time) {
 	}
 }
 
-// Rollback discards the write: buffered rows are dropped, open INSERTs are
-// aborted, the lease is released and rows already sent are deleted with
-// one ALTER TABLE … DELETE mutation per table that received any (they are
-// invisible either way: their seq never reaches commits; a block the
-// server was still writing may escape the mutation and is left to
-// Vacuum). A no-op after Commit or Rollback.
+// Rollback discards the write: buffered rows are dropped, the block being
+// sent is finished and the open INSERTs are ended (so that the server has
+// stored what it received), the lease is released and the rows sent are
+// deleted with one ALTER TABLE … DELETE mutation per table that received
+// any. They are invisible either way (their seq never reaches commits);
+// rows that escape the mutation — after a failed send — are left to
+// Vacuum. A no-op after Commit or Rollback.
 func (w *writer) Rollback() error {
 	if w.done {
 		return nil
