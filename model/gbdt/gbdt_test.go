@@ -223,11 +223,11 @@ func TestMonotoneConstraints(t *testing.T) {
 }
 
 func TestEarlyStoppingKeepsBestIteration(t *testing.T) {
-	train, valid := synthSplit(5000, 4)
+	train, valid := synthSplit(4000, 4)
 	p := gbdt.DefaultParams()
 	p.NumRounds = 300
 	p.Eta = 0.5 // overfits quickly
-	p.MaxDepth = 8
+	p.MaxDepth = 7
 	p.EarlyStoppingRounds = 5
 	m, err := gbdt.Train(context.Background(), train, &valid, p)
 	if err != nil {
@@ -485,7 +485,7 @@ func TestDeterminism(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			p := gbdt.DefaultParams()
-			p.NumRounds = 5
+			p.NumRounds = 4
 			p.Seed = 42
 			c.set(&p)
 			p.NThread = 1
@@ -494,9 +494,9 @@ func TestDeterminism(t *testing.T) {
 			if got := trainBytes(t, train, &valid, p); !bytes.Equal(got, ref) {
 				t.Error("NThread 2 differs from NThread 1")
 			}
-			p.NThread = 7
+			p.NThread = 5
 			if got := trainBytes(t, train, &valid, p); !bytes.Equal(got, ref) {
-				t.Error("NThread 7 differs from NThread 1")
+				t.Error("NThread 5 differs from NThread 1")
 			}
 			p.NThread = 0 // GOMAXPROCS
 			for _, procs := range []int{1, 2} {
