@@ -126,4 +126,25 @@
 // shard that is down makes streams fail rather than return partial
 // results. Cluster mode must be chosen when a database is created: an
 // existing single-server database is not converted.
+//
+// # Tests and benchmarks
+//
+// The tests need a server: DUESIGHT_TEST_CLICKHOUSE names it (e.g.
+// clickhouse://127.0.0.1:19200/default); without it they skip, unless
+// DUESIGHT_REQUIRE_CLICKHOUSE=1 (CI), which makes them fail. Every test
+// creates its own randomly named database and drops it when it ends.
+//
+//	.ci/clickhouse.sh start /tmp/ch-store 19200
+//	DUESIGHT_TEST_CLICKHOUSE=clickhouse://127.0.0.1:19200/default go test -race ./data/clickhouse
+//
+// BenchmarkIngestVsClient loads the same invoices through the Store and,
+// in the same run, through clickhouse-client … FORMAT CSV into an
+// identical table, and reports both rates and their ratio;
+// BenchmarkHistories reports the stream rate. DUESIGHT_BENCH_LARGE=1 adds
+// the 1e6 size, DUESIGHT_BENCH_SERVER_PID=$(cat /tmp/ch-store/pid) adds CPU
+// time per row (steadier than wall time on a shared machine):
+//
+//	DUESIGHT_TEST_CLICKHOUSE=clickhouse://127.0.0.1:19200/default DUESIGHT_BENCH_LARGE=1 \
+//	DUESIGHT_BENCH_SERVER_PID=$(cat /tmp/ch-store/pid) \
+//	  go test ./data/clickhouse -run '^$' -bench 'IngestVsClient|Histories' -benchtime 4x
 package clickhouse

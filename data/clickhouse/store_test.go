@@ -386,3 +386,45 @@ func TestServerGoneIsUnavailable(t *testing.T) {
 		t.Fatalf("Begin with the server gone: %v (code %q); want Unavailable", err, data.ErrorCode(err))
 	}
 }
+
+func TestAwkwardIDs(t *testing.T) {
+	ctx := context.Background()
+	s := mustOpen(t, freshDB(t), clickhouse.Options{})
+	ids := []string{`quote'd`, `back\slash`, `question?mark`, `semi;colon -- comment`, "ünï/cødé 株式"}
+	b := &data.Batch{}
+	for i, id := range ids {
+		b.Accounts = append(b.Accounts, data.Account{ID: id, Currency: "EUR", TimeZone: "UTC"})
+		b.Invoices = append(b.Invoices, data.Invoice{ID: id + "/inv", AccountID: id, IssueDate: data.NewDate(2024, 1, 1+i),
+			DueDate: data.NewDate(2024, 2, 1), Amount: 100, Currency: "EUR"})
+	}
+	if err := data.Append(ctx, s, b); err != nil {
+		t.Fatal(err)
+	}
+	want := datatest.Group(b)
+	for _, id := range ids {
+		h, err := s.History(ctx, id)
+		if err != nil {
+			t.Fatalf("History(%q): %v", id, err)
+		}
+		if len(h.Invoices) != 1 || !h.Account.Equal(want[id].Account) || h.Invoices[0] != want[id].Invoices[0] {
+			t.Fatalf("History(%q) = %+v", id, h)
+		}
+		lk, err := s.Lookup(ctx, data.Keys{Accounts: []string{id}, Invoices: []string{id + "/inv"}})
+		if err != nil || len(lk.Accounts) != 1 || len(lk.Invoices) != 1 {
+			t.Fatalf("Lookup(%q) = %+v, %v", id, lk, err)
+		}
+		due := time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)
+		if err := s.AppendActions(ctx, []data.Action{{ID: id + "/act", AccountID: id, Channel: data.Email, DueAt: due,
+			Status: data.ActionPlanned, Version: 1, UpdatedAt: due}}); err != nil {
+			t.Fatal(err)
+		}
+		as, err := s.Actions(ctx, data.ActionQuery{AccountID: id})
+		if err != nil || len(as) != 1 || as[0].AccountID != id {
+			t.Fatalf("Actions(account %q) = %+v, %v", id, as, err)
+		}
+	}
+	got, _ := datatest.Collect(t, s, data.HistoryQuery{})
+	if d := datatest.DiffHistories(want, got); d != "" {
+		t.Fatal(d)
+	}
+}
