@@ -280,9 +280,9 @@ func BenchmarkHistories(b *testing.B) {
 			rows := float64(total * b.N)
 			b.ReportMetric(rows/elapsed.Seconds(), "rows/s")
 			b.ReportMetric(float64(total), "rows")
-			b.ReportMetric(float64((processCPU(b) - cpu0).Nanoseconds())/rows, "go_cpu_ns/row")
+			b.ReportMetric(float64((processCPU(b)-cpu0).Nanoseconds())/rows, "go_cpu_ns/row")
 			if os.Getenv(envServerPID) != "" {
-				b.ReportMetric(float64((server() - srv0).Nanoseconds())/rows, "server_cpu_ns/row")
+				b.ReportMetric(float64((server()-srv0).Nanoseconds())/rows, "server_cpu_ns/row")
 			}
 		})
 	}
