@@ -215,8 +215,8 @@ func (f *flakyStore) Histories(ctx context.Context, q data.HistoryQuery) iter.Se
 // clock is a settable test clock.
 type clock struct{ ns atomic.Int64 }
 
-func newClock(t time.Time) *clock { c := &clock{}; c.ns.Store(t.UnixNano()); return c }
-func (c *clock) Now() time.Time  { return time.Unix(0, c.ns.Load()).UTC() }
+func newClock(t time.Time) *clock    { c := &clock{}; c.ns.Store(t.UnixNano()); return c }
+func (c *clock) Now() time.Time      { return time.Unix(0, c.ns.Load()).UTC() }
 func (c *clock) Add(d time.Duration) { c.ns.Add(int64(d)) }
 
 // env is one test's service: its own copy of the fixture, a real HTTP

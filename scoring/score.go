@@ -22,7 +22,7 @@ type scratch struct {
 	past   []data.Contact
 }
 
-func (s *Service) getScratch() *scratch  { return s.scratch.Get().(*scratch) }
+func (s *Service) getScratch() *scratch   { return s.scratch.Get().(*scratch) }
 func (s *Service) putScratch(sc *scratch) { s.scratch.Put(sc) }
 
 // minChunk is the smallest share of a batch given to one goroutine.

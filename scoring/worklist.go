@@ -422,8 +422,8 @@ func (s *Service) rank(ctx context.Context, b *bundle, t *table, asOf, now time.
 // wlAccum accumulates one account's open invoices.
 type wlAccum struct {
 	risk, overdue, weight float64 // reporting minor units
-	rated, unrated          bool
-	reason                  uint8
+	rated, unrated        bool
+	reason                uint8
 }
 
 // addInvoice adds one open invoice with feature vector vec.
@@ -549,4 +549,3 @@ func costsMinor(chans map[data.Channel]Channel, reporting string) [8]float64 {
 	}
 	return out
 }
-
