@@ -1,17 +1,19 @@
 package clickhouse_test
 
 // Benchmarks need a server (DUESIGHT_TEST_CLICKHOUSE). Sizes 1e4 and 1e5 run
-// by default; DUESIGHT_BENCH_LARGE=1 adds 1e6. The ingest comparison needs
-// clickhouse-client on PATH. Example:
+// by default; DUESIGHT_BENCH_LARGE=1 adds 1e6; DUESIGHT_BENCH_SERVER_PID adds
+// CPU time per row. The ingest comparison needs clickhouse-client on PATH.
+// Example (see also the package documentation):
 //
-//	.ci/clickhouse.sh start /tmp/ch-bench 19200
+//	.ci/clickhouse.sh start /tmp/ch-store 19200
 //	DUESIGHT_TEST_CLICKHOUSE=clickhouse://127.0.0.1:19200/default DUESIGHT_BENCH_LARGE=1 \
-//	  go test ./data/clickhouse -run '^$' -bench 'IngestVsClient|Histories' -benchtime 1x
+//	DUESIGHT_BENCH_SERVER_PID=$(cat /tmp/ch-store/pid) \
+//	  go test ./data/clickhouse -run '^$' -bench 'IngestVsClient|Histories' -benchtime 4x
 //
 // BenchmarkIngestVsClient reports store_rows/s (Begin + Write in 50k-row
 // calls + Commit), client_rows/s (clickhouse-client … FORMAT CSV loading
-// the same rows into an identical table, in the same run) and their ratio
-// store/client.
+// the same rows into an identical table, in the same run, alternating which
+// goes first) and their ratio store/client.
 
 import (
 	"bufio"

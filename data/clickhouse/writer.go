@@ -622,7 +622,10 @@ func (w *writer) verifyLease(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if l, busy := otherWriter(ls, s.opt.Owner, w.seq, now.Unix()); busy {
+	// Only active leases count here: a writer that backed off at Begin
+	// after taking this seq concurrently left a released lease on it but
+	// wrote nothing.
+	if l, busy := otherWriter(ls, s.opt.Owner, 0, now.Unix()); busy {
 		return errorf(data.Conflict, nil, "clickhouse: writer %s holds the write lease (seq %d)", l.owner, l.seq)
 	}
 	return nil

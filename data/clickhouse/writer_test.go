@@ -324,3 +324,43 @@ func TestCrashMidWrite(t *testing.T) {
 		t.Fatalf("after Vacuum: %s", d)
 	}
 }
+
+// A writer that took the same seq concurrently but backed off at Begin
+// leaves a released lease on that seq; the winner still commits.
+func TestCommitIgnoresBackedOffLease(t *testing.T) {
+	dsn := freshDB(t)
+	ctx := context.Background()
+	t0 := time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
+	s := mustOpen(t, dsn, clickhouse.Options{Owner: "winner", Now: func() time.Time { return t0 }})
+	w, err := s.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn := rawConn(t)
+	lease := func(state uint8, beat uint32, expires time.Time) {
+		t.Helper()
+		b, err := conn.PrepareBatch(ctx, "INSERT INTO "+s.Database()+".writers (seq, owner, state, beat, expires_at, at)")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := b.Append(uint64(1), "loser", state, beat, expires, t0); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.Send(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lease(1, 1, t0.Add(time.Minute)) // took seq 1 too ...
+	lease(3, 2, t0)                  // ... saw the winner and released it
+	b := datatest.Sample(datatest.SampleOptions{Seed: 61, Accounts: 3})
+	if err := w.Write(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Commit(ctx); err != nil {
+		t.Fatalf("Commit beside a released lease on the same seq: %v", err)
+	}
+	got, _ := datatest.Collect(t, s, data.HistoryQuery{})
+	if d := datatest.DiffHistories(datatest.Group(b), got); d != "" {
+		t.Fatal(d)
+	}
+}
