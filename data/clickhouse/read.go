@@ -412,6 +412,12 @@ func streamErr(ctx context.Context, err error) error {
 // connection) merged by account in Go. Every account with an account row
 // (or any row) in the shard is streamed, even when no row falls in the
 // window. Breaking off the loop cancels the queries.
+//
+// ClickHouse 18.16 sorts each query's rows before sending the first one
+// (current releases too, unless they can read in primary-key order), so a
+// stream's server memory grows with its share of the store: stream large
+// stores by Shard, or allow spilling with Options.Settings
+// {"max_bytes_before_external_sort": …}.
 func (s *Store) Histories(ctx context.Context, q data.HistoryQuery) iter.Seq2[*data.History, error] {
 	return func(yield func(*data.History, error) bool) {
 		if err := q.Shard.Validate(); err != nil {
