@@ -50,7 +50,10 @@ type Options struct {
 	// connection. Default 10s.
 	DialTimeout time.Duration
 	// Owner names this process in writer leases (shown in Conflict
-	// errors). Default "<hostname>/<pid>/<random>".
+	// errors). Default "<hostname>/<pid>/<random>". Begin ignores leases of
+	// its own Owner, so a fixed name lets a restarted process write at once
+	// instead of waiting for its crashed predecessor's lease to expire —
+	// give it only to one process at a time.
 	Owner string
 	// Settings are extra ClickHouse settings sent with every query, e.g.
 	// {"max_bytes_before_external_sort": 1 << 30} for large streams.

@@ -179,13 +179,21 @@ func fail(err error, format string, args ...any) error {
 	return errorf(classify(err), err, "clickhouse: "+format, args...)
 }
 
+// transientCodes are server exception codes that mean "try again later":
+// TIMEOUT_EXCEEDED, TOO_MANY_SIMULTANEOUS_QUERIES, SOCKET_TIMEOUT,
+// NETWORK_ERROR, TOO_MANY_PARTS (insert throttling), MEMORY_LIMIT_EXCEEDED.
+var transientCodes = map[int32]bool{159: true, 202: true, 209: true, 210: true, 252: true, 241: true}
+
 // classify maps driver and network errors to data codes: the server or
-// the network being unreachable, a cancelled context and an exhausted pool
-// are Unavailable; server exceptions and everything else are Internal.
+// the network being unreachable, a cancelled context, an exhausted pool
+// and transient server exceptions are Unavailable; other server
+// exceptions and everything else are Internal.
 func classify(err error) data.Code {
 	var ex *ch.Exception
 	var ne net.Error
 	switch {
+	case errors.As(err, &ex) && transientCodes[ex.Code]:
+		return data.Unavailable
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded),
 		errors.Is(err, ch.ErrAcquireConnTimeout), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
 		errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE),

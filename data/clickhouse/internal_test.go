@@ -1,13 +1,26 @@
 package clickhouse
 
+// Tests of unexported helpers: DDL rendering (cluster mode cannot run
+// here, so its DDL text is checked), statement splitting, migrations
+// loading, window conditions, DSN parsing and error classification.
+
 import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
 	"maps"
+	"net"
+	"os"
 	"regexp"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"testing/fstest"
 	"time"
+
+	ch "github.com/ClickHouse/clickhouse-go/v2"
 
 	"github.com/duesight/duesight/data"
 )
@@ -250,6 +263,33 @@ func TestParseDSN(t *testing.T) {
 			}
 			if db != tc.db || !slices.Equal(opt.Addr, tc.addr) || opt.Auth.Database != "" {
 				t.Fatalf("db %q addr %v auth db %q; want %q %v and no auth database", db, opt.Addr, opt.Auth.Database, tc.db, tc.addr)
+			}
+		})
+	}
+}
+
+func TestClassify(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want data.Code
+	}{
+		{"cancelled", fmt.Errorf("query: %w", context.Canceled), data.Unavailable},
+		{"deadline", context.DeadlineExceeded, data.Unavailable},
+		{"refused", &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}, data.Unavailable},
+		{"reset", fmt.Errorf("read: %w", syscall.ECONNRESET), data.Unavailable},
+		{"eof", io.EOF, data.Unavailable},
+		{"closed", net.ErrClosed, data.Unavailable},
+		{"pool exhausted", ch.ErrAcquireConnTimeout, data.Unavailable},
+		{"too many parts", &ch.Exception{Code: 252, Message: "Too many parts"}, data.Unavailable},
+		{"syntax error", &ch.Exception{Code: 62, Message: "Syntax error"}, data.Internal},
+		{"unknown table", fmt.Errorf("x: %w", &ch.Exception{Code: 60}), data.Internal},
+		{"other", errors.New("boom"), data.Internal},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := classify(tc.err); got != tc.want {
+				t.Fatalf("classify(%v) = %q; want %q", tc.err, got, tc.want)
 			}
 		})
 	}
