@@ -77,8 +77,25 @@ func registryError(err error, format string, args ...any) error {
 	return data.Errorf(code, format+": %w", append(args, err)...)
 }
 
+// wellFormedVersion reports whether v has the registry's version form
+// "<kind>-<16 lower-case hex digits>".
+func wellFormedVersion(v string) bool {
+	if len(v) < 18 || v[len(v)-17] != '-' {
+		return false
+	}
+	for _, c := range v[len(v)-16:] {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
 // loadBundle reads version (and its timing model) from the registry.
 func loadBundle(ctx context.Context, reg *model.Registry, version string) (*bundle, error) {
+	if !wellFormedVersion(version) {
+		return nil, data.Errorf(data.NotFound, "no model version %q (versions look like <kind>-<16 hex digits>)", version)
+	}
 	a, err := reg.Get(ctx, version, Schema())
 	if err != nil {
 		return nil, registryError(err, "model %q", version)

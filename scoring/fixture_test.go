@@ -173,6 +173,9 @@ func buildFixture(ctx context.Context, dir string) error {
 type flakyStore struct {
 	data.Store
 	down atomic.Bool
+	// gate, when set, holds every Histories stream after its first row
+	// (when it has its snapshot of the store) until it is closed.
+	gate atomic.Pointer[chan struct{}]
 }
 
 var errDown = data.Errorf(data.Unavailable, "test: the store is down")
@@ -208,6 +211,25 @@ func (f *flakyStore) History(ctx context.Context, id string) (*data.History, err
 func (f *flakyStore) Histories(ctx context.Context, q data.HistoryQuery) iter.Seq2[*data.History, error] {
 	if f.down.Load() {
 		return func(yield func(*data.History, error) bool) { yield(nil, errDown) }
+	}
+	if g := f.gate.Load(); g != nil {
+		return func(yield func(*data.History, error) bool) {
+			first := true
+			for h, err := range f.Store.Histories(ctx, q) {
+				if first { // the stream has taken its snapshot of the store
+					first = false
+					select {
+					case <-*g:
+					case <-ctx.Done():
+						yield(nil, ctx.Err())
+						return
+					}
+				}
+				if !yield(h, err) {
+					return
+				}
+			}
+		}
 	}
 	return f.Store.Histories(ctx, q)
 }
@@ -292,6 +314,7 @@ func (e *env) serve() {
 		e.keys[r] = k
 	}
 	srv, err := api.New(api.Options{Backend: e.svc, Keys: ks, Registry: prometheus.NewRegistry(), Clock: e.clock.Now,
+		RateLimit: api.RateLimit{PerSecond: -1},
 		Logger: slog.New(slog.NewJSONHandler(e.logs, nil))})
 	if err != nil {
 		t.Fatal(err)
@@ -521,3 +544,10 @@ func loadOffline(t testing.TB, reg *model.Registry, version string) offlineModel
 func closeTo(a, b float64) bool { return a == b || math.Abs(a-b) <= 1e-12 }
 
 var errStop = errors.New("stop")
+
+func jsonUnmarshal(b []byte, v any) error {
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("decode %T: %w: %.200s", v, err, b)
+	}
+	return nil
+}
