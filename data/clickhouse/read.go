@@ -325,20 +325,20 @@ func (h *historyStream) all() []peeker { return []peeker{h.acc, h.inv, h.pay, h.
 
 // open starts the five queries concurrently (each on its own connection:
 // in 18.16 ORDER BY sorts before the first block, so they overlap).
-func (h *historyStream) open(ctx context.Context, s *Store, snap snapshot, q data.HistoryQuery, extra string, args ...any) error {
+func (h *historyStream) open(ctx context.Context, s *Store, snap snapshot, q data.HistoryQuery) error {
 	h.acc = &cursor[data.Account]{k: accountKind}
 	h.inv = &cursor[data.Invoice]{k: invoiceKind}
 	h.pay = &cursor[data.Payment]{k: paymentKind}
 	h.con = &cursor[data.Contact]{k: contactKind}
 	h.dis = &cursor[data.Dispute]{k: disputeKind}
 	accQ := "SELECT " + accountKind.cols + " FROM " + s.d.table("accounts") + " WHERE " +
-		where(s.filter(snap), shardCond(q.Shard), extra) + " ORDER BY " + accountKind.order
+		where(s.filter(snap), shardCond(q.Shard)) + " ORDER BY " + accountKind.order
 	opens := []func() error{
-		func() error { return h.acc.open(ctx, s, accQ, args...) },
-		func() error { return h.inv.open(ctx, s, streamQuery(s, invoiceKind, snap, q, extra), args...) },
-		func() error { return h.pay.open(ctx, s, streamQuery(s, paymentKind, snap, q, extra), args...) },
-		func() error { return h.con.open(ctx, s, streamQuery(s, contactKind, snap, q, extra), args...) },
-		func() error { return h.dis.open(ctx, s, streamQuery(s, disputeKind, snap, q, extra), args...) },
+		func() error { return h.acc.open(ctx, s, accQ) },
+		func() error { return h.inv.open(ctx, s, streamQuery(s, invoiceKind, snap, q, "")) },
+		func() error { return h.pay.open(ctx, s, streamQuery(s, paymentKind, snap, q, "")) },
+		func() error { return h.con.open(ctx, s, streamQuery(s, contactKind, snap, q, "")) },
+		func() error { return h.dis.open(ctx, s, streamQuery(s, disputeKind, snap, q, "")) },
 	}
 	errs := make([]error, len(opens))
 	var wg sync.WaitGroup
@@ -357,27 +357,27 @@ func (h *historyStream) close() {
 
 // next returns the next account's history, nil at the end.
 func (h *historyStream) next() (*data.History, error) {
-	var min string
+	var first string // the smallest account id at the streams' heads
 	found := false
 	for _, c := range h.all() {
 		if err := c.failed(); err != nil {
 			return nil, err
 		}
-		if acc, ok := c.peek(); ok && (!found || acc < min) {
-			min, found = acc, true
+		if acc, ok := c.peek(); ok && (!found || acc < first) {
+			first, found = acc, true
 		}
 	}
 	if !found {
 		return nil, nil
 	}
-	out := &data.History{Account: data.Account{ID: min}}
-	if accs := h.acc.take(min); len(accs) > 0 {
+	out := &data.History{Account: data.Account{ID: first}}
+	if accs := h.acc.take(first); len(accs) > 0 {
 		out.Account = accs[len(accs)-1]
 	}
-	out.Invoices = h.inv.take(min)
-	out.Payments = h.pay.take(min)
-	out.Contacts = h.con.take(min)
-	out.Disputes = h.dis.take(min)
+	out.Invoices = h.inv.take(first)
+	out.Payments = h.pay.take(first)
+	out.Contacts = h.con.take(first)
+	out.Disputes = h.dis.take(first)
 	for _, c := range h.all() {
 		if err := c.failed(); err != nil {
 			return nil, err
@@ -410,8 +410,9 @@ func streamErr(ctx context.Context, err error) error {
 // Histories streams the histories of a shard in ascending account id order
 // from one snapshot: five ordered queries (one per table, each on its own
 // connection) merged by account in Go. Every account with an account row
-// (or any row) in the shard is streamed, even when no row falls in the
-// window. Breaking off the loop cancels the queries.
+// in the shard is streamed, even when no row falls in the window (an
+// account known only from other rows appears when one of them does).
+// Breaking off the loop cancels the queries.
 //
 // ClickHouse 18.16 sorts each query's rows before sending the first one
 // (current releases too, unless they can read in primary-key order), so a
@@ -424,7 +425,7 @@ func (s *Store) Histories(ctx context.Context, q data.HistoryQuery) iter.Seq2[*d
 			yield(nil, err)
 			return
 		}
-		for h, err := range s.histories(ctx, q, "") {
+		for h, err := range s.histories(ctx, q) {
 			if !yield(h, err) || err != nil {
 				return
 			}
@@ -432,7 +433,7 @@ func (s *Store) Histories(ctx context.Context, q data.HistoryQuery) iter.Seq2[*d
 	}
 }
 
-func (s *Store) histories(ctx context.Context, q data.HistoryQuery, extra string, args ...any) iter.Seq2[*data.History, error] {
+func (s *Store) histories(ctx context.Context, q data.HistoryQuery) iter.Seq2[*data.History, error] {
 	return func(yield func(*data.History, error) bool) {
 		if err := s.check(); err != nil {
 			yield(nil, err)
@@ -459,7 +460,7 @@ func (s *Store) histories(ctx context.Context, q data.HistoryQuery, extra string
 			yield(nil, streamErr(ctx, err))
 			return
 		}
-		if err := hs.open(ctx, s, snap, q, extra, args...); err != nil {
+		if err := hs.open(ctx, s, snap, q); err != nil {
 			yield(nil, streamErr(ctx, err))
 			return
 		}
@@ -484,15 +485,61 @@ func (s *Store) histories(ctx context.Context, q data.HistoryQuery, extra string
 }
 
 // History returns one account's full history (NotFound when the account
-// has no committed rows).
+// has no committed rows). Its five queries (account_id = ?, which uses the
+// primary key) run one after another on one connection at a time and take
+// no stream slot, so History may be called while streaming.
 func (s *Store) History(ctx context.Context, accountID string) (*data.History, error) {
-	for h, err := range s.histories(ctx, data.HistoryQuery{}, "account_id = ?", accountID) {
-		if err != nil {
-			return nil, fmt.Errorf("history of one account: %w", err)
-		}
-		return h, nil
+	if err := s.check(); err != nil {
+		return nil, err
 	}
-	return nil, errorf(data.NotFound, nil, "clickhouse: account %q not found", accountID)
+	snap, err := s.snapshot(ctx)
+	if err != nil {
+		return nil, err
+	}
+	const cond = "account_id = ?"
+	h := &data.History{Account: data.Account{ID: accountID}}
+	found := false
+	accQ := "SELECT " + accountKind.cols + " FROM " + s.d.table("accounts") + " WHERE " + where(s.filter(snap), cond) +
+		" ORDER BY " + accountKind.order
+	accs, err := readAccount(ctx, s, accountKind, accQ, accountID)
+	if err != nil {
+		return nil, err
+	}
+	if len(accs) > 0 {
+		h.Account, found = accs[len(accs)-1], true
+	}
+	q := data.HistoryQuery{}
+	if h.Invoices, err = readAccount(ctx, s, invoiceKind, streamQuery(s, invoiceKind, snap, q, cond), accountID); err != nil {
+		return nil, err
+	}
+	if h.Payments, err = readAccount(ctx, s, paymentKind, streamQuery(s, paymentKind, snap, q, cond), accountID); err != nil {
+		return nil, err
+	}
+	if h.Contacts, err = readAccount(ctx, s, contactKind, streamQuery(s, contactKind, snap, q, cond), accountID); err != nil {
+		return nil, err
+	}
+	if h.Disputes, err = readAccount(ctx, s, disputeKind, streamQuery(s, disputeKind, snap, q, cond), accountID); err != nil {
+		return nil, err
+	}
+	if !found && len(h.Invoices)+len(h.Payments)+len(h.Contacts)+len(h.Disputes) == 0 {
+		return nil, errorf(data.NotFound, nil, "clickhouse: account %q not found", accountID)
+	}
+	return h, nil
+}
+
+// readAccount runs one table's query for one account and returns its rows
+// (newest version of each id).
+func readAccount[T any](ctx context.Context, s *Store, k kind[T], query, accountID string) ([]T, error) {
+	c := &cursor[T]{k: k}
+	defer c.close()
+	if err := c.open(ctx, s, query, accountID); err != nil {
+		return nil, fmt.Errorf("history of one account: %w", err)
+	}
+	rows := c.take(accountID)
+	if err := c.failed(); err != nil {
+		return nil, fail(err, "history of one account")
+	}
+	return rows, nil
 }
 
 // Accounts streams the newest committed version of every account of a

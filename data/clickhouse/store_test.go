@@ -428,3 +428,31 @@ func TestAwkwardIDs(t *testing.T) {
 		t.Fatal(d)
 	}
 }
+
+// History inside a Histories loop must not wait for a stream slot.
+func TestHistoryWhileStreaming(t *testing.T) {
+	s := mustOpen(t, freshDB(t), clickhouse.Options{MaxStreams: 1})
+	b := datatest.Sample(datatest.SampleOptions{Seed: 71, Accounts: 6})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := data.Append(ctx, s, b); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for h, err := range s.Histories(ctx, data.HistoryQuery{}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		one, err := s.History(ctx, h.Account.ID)
+		if err != nil {
+			t.Fatalf("History(%q) inside a stream: %v", h.Account.ID, err)
+		}
+		if !one.Equal(h) {
+			t.Fatalf("History(%q) = %+v; the stream gave %+v", h.Account.ID, one, h)
+		}
+		n++
+	}
+	if n != len(b.Accounts) {
+		t.Fatalf("streamed %d accounts; want %d", n, len(b.Accounts))
+	}
+}
