@@ -57,8 +57,10 @@ func splitNode(feat int32, threshold float64, left int32, missRight bool) node {
 // leafNode builds the leaf stored at index self.
 func leafNode(self int32) node { return node{thr: math.NaN(), lc: self} }
 
-// Ensemble is a trained (or imported) tree ensemble. It is immutable after
-// construction and safe for concurrent use.
+// Ensemble is a trained (or imported) tree ensemble. Obtain one from Train,
+// ImportXGBoostJSON or UnmarshalBinary (the zero value has no features and
+// no trees). It is immutable after construction and safe for concurrent
+// use.
 type Ensemble struct {
 	objective    Objective
 	numClass     int // K for multi:softprob, else 0
@@ -100,7 +102,12 @@ func (e *Ensemble) NumClass() int { return e.numClass }
 func (e *Ensemble) NumTrees() int { return len(e.roots) }
 
 // NumRounds returns the number of boosting rounds kept.
-func (e *Ensemble) NumRounds() int { return len(e.roots) / len(e.base) }
+func (e *Ensemble) NumRounds() int {
+	if len(e.base) == 0 {
+		return 0 // zero Ensemble
+	}
+	return len(e.roots) / len(e.base)
+}
 
 // FeatureNames returns a copy of the feature names (nil if none were given).
 func (e *Ensemble) FeatureNames() []string { return slices.Clone(e.featureNames) }
