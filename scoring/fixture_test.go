@@ -315,7 +315,7 @@ func (e *env) serve() {
 	}
 	srv, err := api.New(api.Options{Backend: e.svc, Keys: ks, Registry: prometheus.NewRegistry(), Clock: e.clock.Now,
 		RateLimit: api.RateLimit{PerSecond: -1},
-		Logger: slog.New(slog.NewJSONHandler(e.logs, nil))})
+		Logger:    slog.New(slog.NewJSONHandler(e.logs, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}

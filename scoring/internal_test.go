@@ -1,0 +1,176 @@
+package scoring
+
+import (
+	"math"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/duesight/duesight/api"
+	"github.com/duesight/duesight/data"
+	"github.com/duesight/duesight/model"
+)
+
+func TestDelayHistSummary(t *testing.T) {
+	var h delayHist
+	for _, d := range []int{-5, 0, 0, 0, 2, 4, 10, 10, 30, 400} { // early counts as 0, 400 as 366
+		h.add(d)
+	}
+	h.finish()
+	empty := &delayHist{}
+	empty.finish()
+	cases := []struct {
+		name     string
+		h        *delayHist
+		elapsed  int
+		expected float64
+		q        [3]float64
+	}{
+		// D ∈ {0,0,0,0,2,4,10,10,30,366}: mean 42.2; p10 0, p50 (5th of 10) 2, p90 (9th) 30.
+		{"not yet due", &h, -3, 42.2, [3]float64{0, 2, 30}},
+		// D > 4: {10,10,30,366}: mean 104; p10 → 10, p50 → 10 (2nd of 4), p90 → 366.
+		{"overdue 4 days", &h, 4, 104, [3]float64{10, 10, 366}},
+		{"beyond every payment", &h, 400, 401, [3]float64{401, 401, 401}},
+		{"empty, overdue", empty, 7, 8, [3]float64{8, 8, 8}},
+		{"empty, not due", empty, -1, 0, [3]float64{0, 0, 0}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			e, q := c.h.summary(c.elapsed)
+			if math.Abs(e-c.expected) > 1e-9 || q != c.q {
+				t.Errorf("summary(%d) = %v %v; want %v %v", c.elapsed, e, q, c.expected, c.q)
+			}
+		})
+	}
+}
+
+func TestTrimContacts(t *testing.T) {
+	day := int64(86400)
+	pack := func(at int64, ch data.Channel) uint64 {
+		return uint64(at)<<16 | uint64(ch)<<8 | uint64(data.OutcomeDelivered)
+	}
+	cases := []struct {
+		name string
+		in   []uint64
+		want []uint64
+	}{
+		{"empty", nil, nil},
+		{"window keeps recent, latest per channel kept",
+			[]uint64{pack(1*day, data.Letter), pack(2*day, data.Email), pack(20*day, data.Email), pack(25*day, data.SMS), pack(30*day, data.Email)},
+			[]uint64{pack(1*day, data.Letter), pack(25*day, data.SMS), pack(30*day, data.Email)}},
+		{"old email dropped when a newer one exists",
+			[]uint64{pack(1*day, data.Email), pack(10*day, data.Email)},
+			[]uint64{pack(10*day, data.Email)}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got := trimContacts(slices.Clone(c.in), 7*24*time.Hour)
+			if !slices.Equal(got, c.want) {
+				t.Errorf("got %x, want %x", got, c.want)
+			}
+		})
+	}
+	var many []uint64
+	for i := range 100 {
+		many = append(many, pack(1000*day+int64(i), data.Call))
+	}
+	if got := trimContacts(slices.Clone(many), 7*24*time.Hour); len(got) != maxKeptContacts || got[len(got)-1] != many[99] || got[0] != many[100-maxKeptContacts] {
+		t.Errorf("100 contacts in the window: kept %d, want the newest %d", len(got), maxKeptContacts)
+	}
+}
+
+func TestTierOf(t *testing.T) {
+	tiers := DefaultTiers
+	for _, c := range []struct {
+		p    float64
+		want api.RiskTier
+	}{{0, api.TierLow}, {0.2499, api.TierLow}, {0.25, api.TierMedium}, {0.5, api.TierHigh}, {0.75, api.TierCritical}, {1, api.TierCritical}} {
+		if got := tierOf(&tiers, c.p); got != c.want {
+			t.Errorf("tierOf(%v) = %s, want %s", c.p, got, c.want)
+		}
+	}
+}
+
+func TestWellFormedVersion(t *testing.T) {
+	for v, want := range map[string]bool{"logreg-0123456789abcdef": true, "gbdt-0123456789ABCDEF": false,
+		"logreg-0123": false, "nonsense": false, "-0123456789abcdef": false} {
+		if got := wellFormedVersion(v); got != want {
+			t.Errorf("wellFormedVersion(%q) = %v, want %v", v, got, want)
+		}
+	}
+}
+
+// hazardStub is a timing model whose Distribution is built the way
+// model/timing builds it (NewDistribution + Condition).
+type hazardStub struct {
+	n    int
+	ends []int
+	bad  bool // Distribution disagrees with Hazards
+}
+
+func (h *hazardStub) Kind() string                    { return "stub" }
+func (h *hazardStub) Features() []string              { return make([]string, h.n) }
+func (h *hazardStub) MarshalPayload() ([]byte, error) { return nil, nil }
+func (h *hazardStub) Explain([]float64, int) []model.Reason {
+	return nil
+}
+func (h *hazardStub) Hazards(row, out []float64) []float64 {
+	out = out[:0]
+	for k := range h.ends {
+		x := 0.1 + 0.05*float64(k)
+		if !math.IsNaN(row[0]) {
+			x += row[0] / 100
+		}
+		out = append(out, min(x, 0.9))
+	}
+	return out
+}
+func (h *hazardStub) Distribution(row []float64, elapsed int) model.Distribution {
+	hz := h.Hazards(row, nil)
+	if h.bad {
+		hz[0] /= 2
+	}
+	d, err := model.NewDistribution(h.ends, hz)
+	if err != nil {
+		panic(err)
+	}
+	return d.Condition(elapsed)
+}
+
+func TestTimingFastPath(t *testing.T) {
+	ends := []int{0, 7, 14, 21, 28}
+	good := &hazardStub{n: 3, ends: ends}
+	hz, gotEnds := newTimingFast(good)
+	if hz == nil || !slices.Equal(gotEnds, ends) {
+		t.Fatalf("fast path not enabled for a conforming model (ends %v)", gotEnds)
+	}
+	if hz, _ := newTimingFast(&hazardStub{n: 3, ends: ends, bad: true}); hz != nil {
+		t.Fatal("fast path enabled for a model whose Distribution differs from its hazards")
+	}
+	var sc timingScratch
+	for _, row := range [][]float64{{1, 2, 3}, {math.NaN(), 0, 0}, {30, 0, 0}} {
+		for _, el := range []int{-1, 0, 3, 7, 13, 30} {
+			want := good.Distribution(row, el)
+			got := fastDistribution(hz, gotEnds, row, el, &sc)
+			if !slices.Equal(got.Prob, want.Prob) || !slices.Equal(got.Survival, want.Survival) ||
+				got.ExpectedDaysLate() != want.ExpectedDaysLate() {
+				t.Errorf("row %v elapsed %d: fast %v, model %v", row, el, got.Prob, want.Prob)
+			}
+		}
+	}
+}
+
+func TestFXFactors(t *testing.T) {
+	f := FX{Reporting: "USD", Rates: map[string]float64{"JPY": 0.0067, "BHD": 2.65, "EUR": 1.1}}
+	got := f.factors()
+	// 1 yen (no minor unit) = 0.0067 USD = 0.67 cents; 1 fils (1/1000 BHD) = 0.265 cents.
+	want := map[string]float64{"USD": 1, "JPY": 0.67, "BHD": 0.265, "EUR": 1.1}
+	for c, w := range want {
+		if math.Abs(got[c]-w) > 1e-12 {
+			t.Errorf("factor %s = %v, want %v", c, got[c], w)
+		}
+	}
+	if _, ok := got["GBP"]; ok {
+		t.Error("a currency without a rate has a factor")
+	}
+}
