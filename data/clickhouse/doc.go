@@ -117,15 +117,19 @@
 //
 // Readers and writers use the Distributed tables; snapshot and key-list
 // subqueries use GLOBAL IN so the initiator evaluates them once; mutations
-// target <t>_local ON CLUSTER. Caveats (not exercised here — only a single
-// 18.16 server is available to the tests, which check the generated DDL
-// text): run writers with insert_distributed_sync=1 (Options.Settings) so
-// that rows are on their shards before the commit row is inserted, and
-// readers and Begin with select_sequential_consistency=1 plus writers with
-// insert_quorum so that a commit or lease row is seen by every replica; a
-// shard that is down makes streams fail rather than return partial
-// results. Cluster mode must be chosen when a database is created: an
-// existing single-server database is not converted.
+// target <t>_local ON CLUSTER; every insert carries
+// insert_distributed_sync=1, so rows are stored on their shards before the
+// commit row is inserted.
+//
+// Caveats — not exercised here: only a single 18.16 server is available to
+// the tests, which check the generated DDL text and that the server parses
+// every statement. Set select_sequential_consistency=1 and insert_quorum
+// (Options.Settings) so that a commit or lease row written on one replica
+// is seen by readers and Begin on every other; without them the snapshot
+// and the lease check may lag by the replication delay. A shard that is
+// down makes streams fail rather than return partial results. Cluster mode
+// must be chosen when a database is created: an existing single-server
+// database is not converted.
 //
 // # Tests and benchmarks
 //
