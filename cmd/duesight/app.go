@@ -83,6 +83,8 @@ func commands() []command {
 		evaluateCommand(),
 		modelsCommand(),
 		modelCommand(),
+		serveCommand(),
+		keysCommand(),
 		versionCommand(),
 	}
 }
