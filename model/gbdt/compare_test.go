@@ -168,7 +168,7 @@ func TestCompareXGBoost(t *testing.T) {
 		var pred []float64
 		best := 1e300
 		r.goPredCPU = 1e300
-		for range 3 {
+		for range 6 { // XGBoost's side also takes the best of 6 timed calls
 			start, c0 = time.Now(), cpuTime()
 			pred, err = m.PredictColumns(pred, Xte, gbdt.PredictOptions{Threads: p.NThread})
 			if err != nil {

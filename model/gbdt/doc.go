@@ -53,8 +53,10 @@
 //
 // # Imports
 //
-// This package imports only the standard library (unsafe only in the
-// histogram kernel, whose index invariants are documented there). It must
+// This package imports only the standard library. The histogram kernel
+// (accumulate) is SSE2 assembly on amd64 and unsafe-pointer Go elsewhere;
+// its index invariants are documented there and both are tested against a
+// bounds-checked loop. It must
 // not import duesight's data or model packages (the model package wraps
 // this one), nor any third-party module; keep it that way so the learner
 // can be vendored and benchmarked on its own.

@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 	"sync"
+	"sync/atomic"
 )
 
 // node is one node of the flattened scoring representation (16 bytes). An
@@ -253,18 +254,24 @@ func doubled(v float64) (float64, float64) {
 }
 
 // predictBatch scores n rows in blocks of predictBlock rows; load writes
-// rows [lo,hi) into buf as doubled rows (2F values each, see node). Blocks are assigned to workers
-// round-robin; each row's sum runs over the trees in order, so the result
-// does not depend on the number of workers.
+// rows [lo,hi) into buf as doubled rows (2F values each, see node). Workers
+// take blocks from a shared counter, so a descheduled worker does not hold
+// up the others; each row's sum runs over the trees in order, so the result
+// does not depend on which worker scored it.
 func (e *Ensemble) predictBatch(dst []float64, n int, opt PredictOptions, load func(buf []float64, lo, hi int)) ([]float64, error) {
 	K := len(e.base)
 	dst = slices.Grow(dst[:0], n*K)[:n*K]
 	blocks := (n + predictBlock - 1) / predictBlock
 	workers := max(min(threads(opt.Threads), blocks), 1)
-	run := func(w int) {
+	var next atomic.Int64
+	run := func() {
 		rows := make([]float64, predictBlock*2*e.numFeature)
 		idx := make([]int32, predictBlock)
-		for b := w; b < blocks; b += workers {
+		for {
+			b := int(next.Add(1) - 1)
+			if b >= blocks {
+				return
+			}
 			lo := b * predictBlock
 			hi := min(lo+predictBlock, n)
 			load(rows, lo, hi)
@@ -278,12 +285,12 @@ func (e *Ensemble) predictBatch(dst []float64, n int, opt PredictOptions, load f
 		}
 	}
 	if workers == 1 {
-		run(0)
+		run()
 		return dst, nil
 	}
 	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Go(func() { run(w) })
+	for range workers {
+		wg.Go(run)
 	}
 	wg.Wait()
 	return dst, nil
