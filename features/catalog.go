@@ -12,7 +12,7 @@ import (
 // feature's meaning changes (a definition, a constant such as a half-life or
 // a hash bucket count) even if no name changes: SchemaHash includes it, and a
 // model trained on one schema must refuse vectors of another.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // Group names a family of features.
 type Group string
@@ -81,6 +81,10 @@ const (
 	fUnappliedN
 	fDaysSinceLastPayment
 	fDaysSinceLastInvoice
+	fPayMonthEndShare
+	fPayMidMonthShare
+	fPayTopWeekdayShare
+	fInvDueToPayWeekday
 
 	fOpenN
 	fOpenAmountLog
@@ -103,6 +107,7 @@ const (
 	fInvIssueDaysToMonthEnd
 	fInvDueDaysToMonthEnd
 	fInvIssueMonth
+	fInvDueMonth
 	fInvAgeDays
 	fInvDaysToDue
 	fInvPaidFraction
@@ -212,6 +217,21 @@ func buildCatalog() []Spec {
 	set(fDaysSinceLastInvoice, "hist_days_since_last_invoice", h, unitDays,
 		"as-of − midnight UTC of the latest issue date of an earlier invoice, in fractional days.",
 		"no invoice issued before as-of")
+	// Payment-run pattern: many payers settle in runs (weekly, mid-month,
+	// month-end), so where a due date falls relative to the run predicts
+	// lateness. Counted over distinct days with a cash payment.
+	const noPayDay = "no cash payment before as-of"
+	set(fPayMonthEndShare, "hist_pay_monthend_share", h, unitRatio,
+		"Share of the distinct days with a cash payment before as-of that are one of the last 3 days of their month "+
+			"or the 1st (a month-end payment run).", noPayDay)
+	set(fPayMidMonthShare, "hist_pay_midmonth_share", h, unitRatio,
+		"Share of the distinct days with a cash payment before as-of that are the 14th, 15th or 16th of their month.", noPayDay)
+	set(fPayTopWeekdayShare, "hist_pay_top_weekday_share", h, unitRatio,
+		"Share of the distinct days with a cash payment before as-of that fall on the account's most frequent "+
+			"payment weekday (1/7 = no weekly pattern, 1 = one weekday only).", noPayDay)
+	set(fInvDueToPayWeekday, "inv_due_days_to_pay_weekday", GroupInvoice, unitDays,
+		"Days from the due date forward to the account's most frequent cash-payment weekday (0–6; ties: the "+
+			"earliest weekday from Sunday).", noPayDay)
 
 	o := GroupOpen
 	const noMean = "no invoice in the account currency issued before as-of (no usual amount)"
@@ -251,6 +271,7 @@ func buildCatalog() []Spec {
 	set(fInvDueDaysToMonthEnd, "inv_due_days_to_month_end", in, unitDays,
 		"Last day of the due date's month − due date (0 on the last day).", "")
 	set(fInvIssueMonth, "inv_issue_month", in, "month (1–12)", "Calendar month of the issue date.", "")
+	set(fInvDueMonth, "inv_due_month", in, "month (1–12)", "Calendar month of the due date (year-end and summer slowdowns).", "")
 	set(fInvAgeDays, "inv_age_days", in, unitDays, "as-of − midnight UTC of the issue date, in fractional days (0 at the issue snapshot).", "")
 	set(fInvDaysToDue, "inv_days_to_due", in, unitDays,
 		"midnight UTC of the due date − as-of, in fractional days (negative once overdue).", "")

@@ -93,6 +93,14 @@ func TestHandComputed(t *testing.T) {
 			"hist_unapplied_payments_n":    1, // P4
 			"hist_days_since_last_payment": 5, // P5 on 04-10 (P3 is a credit note, not cash)
 			"hist_days_since_last_invoice": 14,
+			// Cash-payment days: 01-31 (Wed, last day of January), 03-01 (Fri, the 1st),
+			// 04-05 (Fri), 04-10 (Wed); P3 is a credit note. Month-end run days 2 of 4;
+			// none on the 14th–16th; Wednesday and Friday 2 each, the tie goes to
+			// Wednesday (earlier from Sunday); I5 is due Wednesday 05-15: 0 days to it.
+			"hist_pay_monthend_share":     0.5,
+			"hist_pay_midmonth_share":     0,
+			"hist_pay_top_weekday_share":  0.5,
+			"inv_due_days_to_pay_weekday": 0,
 			// Open: I3 (40000 − 10000 = 30000, due 03-31, disputed), I4 (10000, due 05-01).
 			"open_n":               2,
 			"open_amount_log":      math.Log10(1 + 400), // 40000 minor = 400.00 EUR
@@ -116,6 +124,7 @@ func TestHandComputed(t *testing.T) {
 			"inv_issue_days_to_month_end": 15, // April 30 − 15
 			"inv_due_days_to_month_end":   16, // May 31 − 15
 			"inv_issue_month":             4,
+			"inv_due_month":               5,
 			"inv_age_days":                0,
 			"inv_days_to_due":             30,
 			"inv_paid_fraction":           0,
@@ -252,7 +261,9 @@ func TestMissingValues(t *testing.T) {
 		"inv_delivered_letter": true, "disputes_per_invoice": true, "disputes_days_since_last": true,
 		"disputes_resolve_days_mean": true, "promises_kept_ratio": true, "contacts_response_rate_email": true,
 		"contacts_response_rate_sms": true, "contacts_response_rate_call": true, "contacts_response_rate_letter": true,
-		"contacts_days_since_last": true, "acct_tenure_days": true, "acct_credit_limit_log": true}
+		"contacts_days_since_last": true, "acct_tenure_days": true, "acct_credit_limit_log": true,
+		"hist_pay_monthend_share": true, "hist_pay_midmonth_share": true, "hist_pay_top_weekday_share": true,
+		"inv_due_days_to_pay_weekday": true}
 	for j, n := range names {
 		isNaN := math.IsNaN(v[j])
 		want := wantNaN[n] || len(n) > 12 && (n[:12] == "acct_segment" || n[:12] == "acct_country")

@@ -140,6 +140,10 @@ type State struct {
 	recentNext uint8 // ring position of the next write
 
 	lastPay     data.Date
+	payDaysN    uint32    // distinct days with a cash payment
+	payWeekday  [7]uint32 // of those days, by weekday
+	payMonthEnd uint32    // of those days, the last 3 of a month or the 1st
+	payMidMonth uint32    // of those days, the 14th–16th
 	payDay      data.Date // date of the latest cash payment...
 	payDayCash  int64     // ... and the cash received on that date
 	unappliedN  uint32
@@ -332,6 +336,7 @@ func (s *State) ApplyPayment(p data.Payment) error {
 			s.payDayCash += p.Amount
 		} else {
 			s.payDay, s.payDayCash = p.Date, p.Amount
+			s.notePayDay(p.Date)
 		}
 		for i := 0; i < len(s.pending); {
 			s.pending[i].credit += p.Amount
@@ -371,6 +376,33 @@ func (s *State) ApplyPayment(p data.Payment) error {
 	}
 	s.prepaid = append(s.prepaid, prepayment{id: id, amount: p.Amount, date: p.Date, writeOff: wo})
 	return nil
+}
+
+// notePayDay counts a new distinct day with a cash payment in the
+// payment-run pattern (days arrive in order, so "new" = after the latest).
+func (s *State) notePayDay(d data.Date) {
+	s.payDaysN++
+	s.payWeekday[d.Weekday()]++
+	t := d.Time()
+	y, m, dom := t.Date()
+	switch toEnd := daysIn(y, m) - dom; {
+	case toEnd <= 2 || dom == 1:
+		s.payMonthEnd++
+	case dom >= 14 && dom <= 16:
+		s.payMidMonth++
+	}
+}
+
+// topPayWeekday returns the most frequent cash-payment weekday (ties: the
+// earliest from Sunday) and its count.
+func (s *State) topPayWeekday() (time.Weekday, uint32) {
+	best := 0
+	for w := 1; w < 7; w++ {
+		if s.payWeekday[w] > s.payWeekday[best] {
+			best = w
+		}
+	}
+	return time.Weekday(best), s.payWeekday[best]
 }
 
 // close folds an invoice whose open amount reached ≤ 0 on day closed into

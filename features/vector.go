@@ -77,6 +77,17 @@ func (s *State) Vector(asOf time.Time, inv data.Invoice, dst []float64) []float6
 	if s.lastIssue != 0 {
 		v[fDaysSinceLastInvoice] = days(midnight(s.lastIssue))
 	}
+	v[fPayMonthEndShare], v[fPayMidMonthShare], v[fPayTopWeekdayShare], v[fInvDueToPayWeekday] = nan, nan, nan, nan
+	if s.payDaysN > 0 {
+		pd := float64(s.payDaysN)
+		wd, top := s.topPayWeekday()
+		v[fPayMonthEndShare] = float64(s.payMonthEnd) / pd
+		v[fPayMidMonthShare] = float64(s.payMidMonth) / pd
+		v[fPayTopWeekdayShare] = float64(top) / pd
+		if inv.DueDate != 0 {
+			v[fInvDueToPayWeekday] = float64((int(wd) - int(inv.DueDate.Weekday()) + 7) % 7)
+		}
+	}
 
 	// Open position.
 	meanAmt := nan
@@ -141,6 +152,7 @@ func (s *State) Vector(asOf time.Time, inv data.Invoice, dst []float64) []float6
 	v[fInvIssueDaysToMonthEnd] = float64(daysIn(iy, im) - id)
 	v[fInvDueDaysToMonthEnd] = float64(daysIn(dy, dm) - dd)
 	v[fInvIssueMonth] = float64(im)
+	v[fInvDueMonth] = float64(dm)
 	v[fInvAgeDays] = days(midnight(inv.IssueDate))
 	v[fInvDaysToDue] = float64(midnight(inv.DueDate)-at) / secondsPerDay
 	var paid int64
