@@ -35,6 +35,9 @@ type bundle struct {
 	kind      string
 	trainedAt time.Time
 	late      model.Model
+	// fast is the exact allocation-free path of logreg models (nil for
+	// other kinds); see linearFast.
+	fast *linearFast
 
 	// timing is nil when the late-payment artifact names no timing model
 	// (the empirical fallback is used).
@@ -92,7 +95,7 @@ func wellFormedVersion(v string) bool {
 }
 
 // loadBundle reads version (and its timing model) from the registry.
-func loadBundle(ctx context.Context, reg *model.Registry, version string) (*bundle, error) {
+func loadBundle(ctx context.Context, reg *model.Registry, version string, reasons int) (*bundle, error) {
 	if !wellFormedVersion(version) {
 		return nil, data.Errorf(data.NotFound, "no model version %q (versions look like <kind>-<16 hex digits>)", version)
 	}
@@ -104,7 +107,8 @@ func loadBundle(ctx context.Context, reg *model.Registry, version string) (*bund
 	if err != nil {
 		return nil, registryError(err, "model %q is not a late-payment model", version)
 	}
-	b := &bundle{version: version, kind: a.Header.Kind, trainedAt: a.Header.CreatedAt, late: m}
+	b := &bundle{version: version, kind: a.Header.Kind, trainedAt: a.Header.CreatedAt, late: m,
+		fast: newLinearFast(a, m, reasons)}
 	tv, err := timingVersionOf(&a.Header)
 	if err != nil {
 		return nil, data.Errorf(data.Invalid, "model %q: %w", version, err)
@@ -181,4 +185,13 @@ func fastDistribution(hazards func(row, out []float64) []float64, ends []int, ro
 		surv[k] = s
 	}
 	return model.Distribution{PeriodEnd: ends, Hazard: h, Prob: prob, Survival: surv}
+}
+
+// predict returns the calibrated P(late) of row.
+func (b *bundle) predict(row []float64) float64 {
+	if b.fast != nil {
+		p, _ := b.fast.score(row, 0, nil, nil)
+		return p
+	}
+	return b.late.PredictProba(row)
 }

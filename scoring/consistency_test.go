@@ -63,8 +63,10 @@ func checkOffline(t *testing.T, om offlineModel, h *data.History, inv data.Invoi
 func TestScoreEqualsOffline(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	om := loadOffline(t, e.reg, fixtureVers.m1)
-	if !strings.Contains(e.logs.String(), `"timing_fast_path":true`) {
-		t.Errorf("the weekly-hazard timing model should use the allocation-free path; log:\n%s", e.logs)
+	for _, path := range []string{`"timing_fast_path":true`, `"linear_fast_path":true`} {
+		if !strings.Contains(e.logs.String(), path) {
+			t.Errorf("log lacks %s: the logreg and weekly-hazard models should use the allocation-free paths; log:\n%s", path, e.logs)
+		}
 	}
 	invs := openInvoices(t, e.store, 60)
 	items := make([]map[string]any, len(invs))

@@ -1,6 +1,7 @@
 package scoring
 
 import (
+	"encoding/json"
 	"math"
 	"slices"
 	"testing"
@@ -9,6 +10,8 @@ import (
 	"github.com/duesight/duesight/api"
 	"github.com/duesight/duesight/data"
 	"github.com/duesight/duesight/model"
+	"github.com/duesight/duesight/model/calibrate"
+	"github.com/duesight/duesight/model/logreg"
 )
 
 func TestDelayHistSummary(t *testing.T) {
@@ -172,5 +175,91 @@ func TestFXFactors(t *testing.T) {
 	}
 	if _, ok := got["GBP"]; ok {
 		t.Error("a currency without a rate has a factor")
+	}
+}
+
+func TestLinearFastPath(t *testing.T) {
+	ctx := t.Context()
+	const n = 400
+	names := []string{"a", "b", "c", "d"}
+	d := &model.Dataset{Names: names, X: make([][]float64, 4), Y: make([]float64, n)}
+	for j := range d.X {
+		d.X[j] = make([]float64, n)
+	}
+	for i := range n {
+		x := float64(i%17) - 8
+		d.X[0][i], d.X[1][i], d.X[2][i], d.X[3][i] = x, float64(i%5), math.Sin(float64(i)), 3
+		if i%7 == 0 {
+			d.X[1][i] = math.NaN()
+		}
+		if x+d.X[2][i] > 0 {
+			d.Y[i] = 1
+		}
+	}
+	lr, err := logreg.Fit(ctx, d, logreg.Params{L2: 1, MissingIndicators: true}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := make([]float64, n)
+	if err := lr.PredictBatch(d.X, raw); err != nil {
+		t.Fatal(err)
+	}
+	platt, err := calibrate.FitPlatt(raw, d.Y, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	meta := model.Meta{SchemaVersion: "t", TrainFrom: "2025-01-01", TrainTo: "2025-01-02", CreatedAt: time.Unix(1, 0)}
+	a, err := model.NewArtifact(model.Calibrated(lr, platt), meta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := a.Model()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []int{0, 1, 3, 4} {
+		f := newLinearFast(a, m, k)
+		if f == nil {
+			t.Fatalf("k=%d: the fast path failed its self-check on a genuine logreg artifact", k)
+		}
+		top, tc := make([]int, 4), make([]float64, 4)
+		for i := range n {
+			row := d.Row(i, nil)
+			p, got := f.score(row, k, top, tc)
+			if p != m.PredictProba(row) {
+				t.Fatalf("row %d: p %v, model %v", i, p, m.PredictProba(row))
+			}
+			if k == 0 {
+				continue
+			}
+			want := m.Explain(row, k)
+			if got != len(want) {
+				t.Fatalf("row %d: %d reasons, want %d", i, got, len(want))
+			}
+			for r := range want {
+				if names[top[r]] != want[r].Feature || tc[r] != want[r].Contribution {
+					t.Fatalf("row %d reason %d: %s %v, want %s %v", i, r, names[top[r]], tc[r], want[r].Feature, want[r].Contribution)
+				}
+			}
+		}
+	}
+	// A payload that does not predict like the model is refused.
+	var pl map[string]any
+	if err := json.Unmarshal(a.Payload, &pl); err != nil {
+		t.Fatal(err)
+	}
+	mean := pl["scaler"].(map[string]any)["mean"].([]any)
+	mean[0] = mean[0].(float64) + 1e-9
+	bad := *a
+	if bad.Payload, err = json.Marshal(pl); err != nil {
+		t.Fatal(err)
+	}
+	if newLinearFast(&bad, m, 3) != nil {
+		t.Error("the fast path accepted a payload that differs from the model")
+	}
+	other := *a
+	other.Header.Kind = "gbdt"
+	if newLinearFast(&other, m, 3) != nil {
+		t.Error("the fast path accepted another kind")
 	}
 }

@@ -20,6 +20,8 @@ type scratch struct {
 	vec    []float64
 	timing timingScratch
 	past   []data.Contact
+	top    []int
+	tc     []float64
 }
 
 func (s *Service) getScratch() *scratch   { return s.scratch.Get().(*scratch) }
@@ -213,7 +215,29 @@ func (j *scoreJob) item(w *scoreWorker, i int) {
 // fill computes score i from its feature vector.
 func (j *scoreJob) fill(sc *scratch, i int, vec []float64, inv *data.Invoice) error {
 	b := j.b
-	p := b.late.PredictProba(vec)
+	reasons := j.slab[i*j.k : i*j.k : (i+1)*j.k]
+	var p float64
+	if b.fast != nil {
+		if len(sc.top) < j.k {
+			sc.top, sc.tc = make([]int, j.k), make([]float64, j.k)
+		}
+		var n int
+		p, n = b.fast.score(vec, j.k, sc.top, sc.tc)
+		for r := range n {
+			f := sc.top[r]
+			reasons = append(reasons, api.Reason{Feature: b.fast.names[f], Value: vec[f], Contribution: sc.tc[r]})
+		}
+	} else {
+		p = b.late.PredictProba(vec)
+		if j.k > 0 {
+			for _, r := range b.late.Explain(vec, j.k) {
+				if len(reasons) == j.k {
+					break
+				}
+				reasons = append(reasons, api.Reason{Feature: r.Feature, Value: r.Value, Contribution: r.Contribution})
+			}
+		}
+	}
 	if math.IsNaN(p) {
 		return data.Errorf(data.Internal, "model %s returned NaN for a score", b.version)
 	}
@@ -222,15 +246,6 @@ func (j *scoreJob) fill(sc *scratch, i int, vec []float64, inv *data.Invoice) er
 	out.InvoiceID, out.AccountID = inv.ID, inv.AccountID
 	out.PLate = p
 	out.RiskTier = tierOf(&j.s.opt.Tiers, p)
-	reasons := j.slab[i*j.k : i*j.k : (i+1)*j.k]
-	if j.k > 0 {
-		for _, r := range b.late.Explain(vec, j.k) {
-			if len(reasons) == j.k {
-				break
-			}
-			reasons = append(reasons, api.Reason{Feature: r.Feature, Value: r.Value, Contribution: r.Contribution})
-		}
-	}
 	out.Reasons = reasons
 	elapsed := elapsedDays(j.asOf, inv.DueDate)
 	e, q := timingOf(b, j.t.fallback, vec, inv.DueDate, elapsed, sc)

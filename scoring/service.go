@@ -98,7 +98,7 @@ func New(ctx context.Context, opts Options) (*Service, error) {
 	case err != nil:
 		return nil, registryError(err, "scoring: read the active model version")
 	default:
-		b, err := loadBundle(ctx, s.reg, v)
+		b, err := loadBundle(ctx, s.reg, v, s.opt.Reasons)
 		if err != nil {
 			return nil, fmt.Errorf("scoring: load the active model: %w", err)
 		}
@@ -113,7 +113,8 @@ func (s *Service) logBundle(msg string, b *bundle) {
 	if timing == "" {
 		timing = "none (empirical fallback)"
 	}
-	s.log.Info(msg, "version", b.version, "kind", b.kind, "timing_model", timing, "timing_fast_path", b.hazards != nil)
+	s.log.Info(msg, "version", b.version, "kind", b.kind, "timing_model", timing, "timing_fast_path", b.hazards != nil,
+		"linear_fast_path", b.fast != nil)
 }
 
 // now is the service clock in UTC at second precision (the precision of
@@ -396,7 +397,7 @@ func (s *Service) servable(ctx context.Context, version string) servable {
 func (s *Service) ActivateModel(ctx context.Context, version string) (*api.ActivateResult, error) {
 	s.modelMu.Lock()
 	defer s.modelMu.Unlock()
-	nb, err := loadBundle(ctx, s.reg, version)
+	nb, err := loadBundle(ctx, s.reg, version, s.opt.Reasons)
 	if err != nil {
 		return nil, fmt.Errorf("activate: %w", err)
 	}
@@ -429,7 +430,7 @@ func (s *Service) SyncModel(ctx context.Context) (bool, error) {
 	if b := s.model.Load(); b != nil && b.version == v {
 		return false, nil
 	}
-	nb, err := loadBundle(ctx, s.reg, v)
+	nb, err := loadBundle(ctx, s.reg, v, s.opt.Reasons)
 	if err != nil {
 		return false, fmt.Errorf("load the active model: %w", err)
 	}

@@ -435,7 +435,7 @@ func (s *Service) addInvoice(acc *wlAccum, b *bundle, inv *data.Invoice, open in
 		sm.UnratedOpen[inv.Currency] += open
 		return
 	}
-	p := min(max(b.late.PredictProba(vec), 0), 1)
+	p := min(max(b.predict(vec), 0), 1)
 	if math.IsNaN(p) {
 		p = 0
 	}
