@@ -124,9 +124,10 @@ func (s *Service) viewOf(h *data.History, asOf time.Time, withVectors bool) (*ac
 //
 // with LossGivenLate = Options.LossGivenLate (default 0.10). An invoice is
 // overdue when its due date is before as_of's UTC date. The recent contacts
-// (newest first, at most Options.RecentContacts) are read from the store;
-// when it cannot be read they come from memory, which keeps only the
-// contacts the contact rules need and no contact ids.
+// (newest first, at most Options.RecentContacts) and the account name are
+// read from the store; when it cannot be read the contacts come from
+// memory, which keeps only the contacts the contact rules need and no
+// contact ids, and the name is empty (names are not kept in memory).
 func (s *Service) Account(ctx context.Context, q api.AccountQuery) (*api.AccountView, error) {
 	b, t, err := s.serving()
 	if err != nil {
@@ -144,7 +145,7 @@ func (s *Service) Account(ctx context.Context, q api.AccountQuery) (*api.Account
 			return nil, err
 		}
 	}
-	out := &api.AccountView{AccountID: v.acc.ID, Name: v.acc.Name, Segment: v.acc.Segment, Currency: v.acc.Currency,
+	out := &api.AccountView{AccountID: v.acc.ID, Segment: v.acc.Segment, Currency: v.acc.Currency,
 		AsOf: asOf, ModelVersion: b.version}
 	type sums struct {
 		open, overdue int64
@@ -193,15 +194,18 @@ func (s *Service) Account(ctx context.Context, q api.AccountQuery) (*api.Account
 		out.ExpectedLoss = append(out.ExpectedLoss, data.Money{Minor: int64(math.Round(sm.loss)), Currency: c})
 	}
 	out.RecentContacts = s.recentContacts(ctx, v, asOf)
+	out.Name = v.acc.Name
 	return out, nil
 }
 
 // recentContacts lists the newest contacts before asOf, from the stored
-// history when possible.
+// history when possible (which also gives the account name, not kept in
+// memory).
 func (s *Service) recentContacts(ctx context.Context, v *acctView, asOf time.Time) []api.ContactView {
 	cs := v.contacts
 	if v.history == nil {
 		if h, err := s.store.History(ctx, v.acc.ID); err == nil {
+			v.acc.Name = h.Account.Name
 			cs = cs[:0:0]
 			for _, c := range h.Contacts {
 				if c.SentAt.Before(asOf) {

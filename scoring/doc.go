@@ -4,8 +4,9 @@
 //
 // # Online state
 //
-// The state holds, per account, its attributes (low-cardinality strings
-// interned), its features.State (the same State that features.Build replays
+// The state holds, per account, the attributes serving needs (segment,
+// currency, time zone interned; consent; no name: account views read it from
+// the store), its features.State (the same State that features.Build replays
 // for training, so serving vectors equal offline ones: training/serving skew
 // is zero by construction and checked by the tests), its open invoices
 // (id, amounts, dates, open disputes) indexed by invoice id, and the few

@@ -172,6 +172,9 @@ func TestStoreDown(t *testing.T) {
 	}
 	var view wireAccount
 	e.must(200, "GET", "/v1/accounts/"+inv.AccountID, api.RoleManager, nil, &view)
+	if viewBefore.Name == "" || view.Name != "" {
+		t.Errorf("account name %q before, %q with the store down; want it only from the store", viewBefore.Name, view.Name)
+	}
 	if fmt.Sprint(view.Open) != fmt.Sprint(viewBefore.Open) || len(view.OpenInvoices) != len(viewBefore.OpenInvoices) {
 		t.Errorf("account view changed while the store was down: %+v → %+v", viewBefore.Open, view.Open)
 	}

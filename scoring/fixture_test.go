@@ -444,6 +444,7 @@ type wireWorklist struct {
 
 type wireAccount struct {
 	AccountID    string      `json:"account_id"`
+	Name         string      `json:"name"`
 	ModelVersion string      `json:"model_version"`
 	Open         []wireMoney `json:"open_amounts"`
 	Overdue      []wireMoney `json:"overdue_amounts"`

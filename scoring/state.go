@@ -80,20 +80,20 @@ type openInv struct {
 	disputes  uint8 // open disputes (saturating)
 }
 
-// account is the online state of one account: its attributes, its feature
-// State, its open invoices and the recent contacts the contact rules need.
-// All fields are guarded by the account's shard lock.
+// account is the online state of one account: the attributes serving
+// needs (segment, currency and time zone interned; consent), its feature
+// State (which keeps every attribute the features use), its open invoices
+// and the recent contacts the contact rules need. The name is not kept
+// (account views read it from the store). All fields are guarded by the
+// account's shard lock.
 type account struct {
-	id, name   string
-	created    int64 // unix seconds; 0 = unset
-	credit     int64
-	terms      int32
-	seg, cntry uint32 // interned
-	cur, tz    uint32 // interned
-	consent    data.ChannelSet
-	pending    bool // the shard's pending map holds future events of this account
-	st         *features.State
-	open       []openInv
+	id      string
+	seg     uint32 // interned
+	cur, tz uint32 // interned
+	consent data.ChannelSet
+	pending bool // the shard's pending map holds future events of this account
+	st      *features.State
+	open    []openInv
 	// contacts are packed sentAt<<16 | channel<<8 | outcome, oldest first:
 	// the latest contact of each channel plus every contact within the
 	// contact rules' longest window of the newest one (≤ maxKeptContacts).
@@ -110,7 +110,7 @@ const (
 
 // sizeBytes estimates the memory the account holds, map entries included.
 func (a *account) sizeBytes() int64 {
-	n := sizeofAccount + mapEntryBytes + len(a.id) + len(a.name) + a.st.SizeBytes() +
+	n := sizeofAccount + mapEntryBytes + len(a.id) + a.st.SizeBytes() +
 		cap(a.open)*sizeofOpenInv + cap(a.contacts)*8
 	for i := range a.open {
 		n += len(a.open[i].id) + mapEntryBytes
@@ -134,30 +134,18 @@ func (a *account) invoice(in *interner, i int) data.Invoice {
 		Currency: in.name(o.cur), DeliveredBy: o.delivered}
 }
 
-// dataAccount rebuilds the account's attributes.
+// dataAccount returns the attributes kept: id, segment, currency, time zone
+// and consent (what the contact rules and views need).
 func (a *account) dataAccount(in *interner) data.Account {
-	acc := data.Account{ID: a.id, Name: a.name, Segment: in.name(a.seg), Country: in.name(a.cntry),
-		Currency: in.name(a.cur), TimeZone: in.name(a.tz), TermsDays: int(a.terms), CreditLimit: a.credit,
+	return data.Account{ID: a.id, Segment: in.name(a.seg), Currency: in.name(a.cur), TimeZone: in.name(a.tz),
 		Consent: a.consent}
-	if a.created != 0 {
-		acc.CreatedAt = time.Unix(a.created, 0).UTC()
-	}
-	return acc
 }
 
 func (a *account) setAttrs(in *interner, acc *data.Account) {
 	if a.id != acc.ID {
 		a.id = strings.Clone(acc.ID)
 	}
-	if a.name != acc.Name {
-		a.name = strings.Clone(acc.Name)
-	}
-	a.seg, a.cntry, a.cur, a.tz = in.id(acc.Segment), in.id(acc.Country), in.id(acc.Currency), in.id(acc.TimeZone)
-	a.terms, a.credit, a.consent = int32(acc.TermsDays), acc.CreditLimit, acc.Consent
-	a.created = 0
-	if !acc.CreatedAt.IsZero() {
-		a.created = acc.CreatedAt.Unix()
-	}
+	a.seg, a.cur, a.tz, a.consent = in.id(acc.Segment), in.id(acc.Currency), in.id(acc.TimeZone), acc.Consent
 }
 
 func packContact(c *data.Contact) uint64 {

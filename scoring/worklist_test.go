@@ -191,8 +191,8 @@ func TestWorklistHandChecked(t *testing.T) {
 	// Expected loss: 100000 × 0.5 × 0.10 = 5000 cents.
 	var av wireAccount
 	e.must(200, "GET", "/v1/accounts/W1", api.RoleManager, nil, &av)
-	if len(av.ExpectedLoss) != 1 || av.ExpectedLoss[0].Amount != "50.00" || av.Overdue[0].Amount != "1000.00" {
-		t.Errorf("account view W1: loss %+v overdue %+v", av.ExpectedLoss, av.Overdue)
+	if len(av.ExpectedLoss) != 1 || av.ExpectedLoss[0].Amount != "50.00" || av.Overdue[0].Amount != "1000.00" || av.Name != "Name W1" {
+		t.Errorf("account view W1: loss %+v overdue %+v name %q", av.ExpectedLoss, av.Overdue, av.Name)
 	}
 }
 
