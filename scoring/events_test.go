@@ -259,3 +259,38 @@ func TestResync(t *testing.T) {
 	e.checkStored(t, om, during, e.scoreOne(during.ID))
 	e.checkStored(t, om, inv, e.scoreOne(inv.ID))
 }
+
+// TestPostDatedRows: rows dated in the future are stored at once, count in
+// features only once the clock passes them (also across a resync, which
+// rebuilds them as held events), and a post-dated invoice is scorable by id
+// before its issue date but not yet open in the account view.
+func TestPostDatedRows(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	om := loadOffline(t, e.reg, fixtureVers.m1)
+	inv := openInvoices(t, e.store, 1)[0]
+	tomorrow := data.DateOf(fixtureNow).AddDays(1)
+	future := data.Invoice{ID: "F-I1", AccountID: inv.AccountID, IssueDate: tomorrow, DueDate: tomorrow.AddDays(30),
+		Amount: 5000, Currency: inv.Currency}
+	call := data.Contact{ID: "F-C1", AccountID: inv.AccountID, InvoiceID: inv.ID, Channel: data.Call,
+		SentAt: fixtureNow.Add(90 * time.Minute), Outcome: data.OutcomeConversation}
+	before := e.scoreOne(inv.ID)
+	e.must(200, "POST", "/v1/events", api.RoleCollectorSystem, map[string]any{"invoices": []any{future}, "contacts": []any{call}}, nil)
+	if err := e.svc.Resync(e.ctx); err != nil { // the held rows are rebuilt from the store
+		t.Fatal(err)
+	}
+	if got := e.scoreOne(inv.ID); got.PLate != before.PLate {
+		t.Errorf("held rows changed the score before their time: %v → %v", before.PLate, got.PLate)
+	}
+	e.checkStored(t, om, future, e.scoreOne(future.ID)) // scorable by id before its issue date
+	if got := e.openAmount(inv.AccountID, future.ID); got != "closed" {
+		t.Errorf("an invoice issued tomorrow is open today in the account view (%s)", got)
+	}
+	e.clock.Add(2 * time.Hour) // the call has happened
+	e.checkStored(t, om, inv, e.scoreOne(inv.ID))
+	e.clock.Add(24 * time.Hour) // the invoice is issued
+	e.checkStored(t, om, inv, e.scoreOne(inv.ID))
+	e.checkStored(t, om, future, e.scoreOne(future.ID))
+	if got := e.openAmount(inv.AccountID, future.ID); got != "50.00" && got != "5000" && got != "5.000" {
+		t.Errorf("the invoice issued today is not open in the account view (%s)", got)
+	}
+}

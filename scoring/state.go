@@ -360,6 +360,9 @@ func (t *table) build(h *data.History, cut time.Time, fb *delayHist) (built, err
 	}
 	a.contacts = slices.Clip(trimContacts(a.contacts, t.window))
 	var pend []pendEvent
+	if !hasEventFrom(h, cut) {
+		return built{a: a}, nil
+	}
 	for _, ev := range h.Events() {
 		if ev.At.Before(cut) {
 			continue
@@ -384,6 +387,36 @@ func (t *table) build(h *data.History, cut time.Time, fb *delayHist) (built, err
 	}
 	a.pending = len(pend) > 0
 	return built{a: a, pending: pend}, nil
+}
+
+// hasEventFrom reports whether h has an event at or after cut (so that
+// h.Events, a sort, runs only for histories with post-dated rows).
+func hasEventFrom(h *data.History, cut time.Time) bool {
+	day := data.DateOf(cut)
+	if cut.Equal(day.Time()) {
+		day-- // a date event at cut's midnight is not before cut
+	}
+	for _, r := range h.Invoices {
+		if r.IssueDate > day {
+			return true
+		}
+	}
+	for _, r := range h.Payments {
+		if r.Date > day {
+			return true
+		}
+	}
+	for _, r := range h.Disputes {
+		if r.OpenedOn > day || r.ResolvedOn > day {
+			return true
+		}
+	}
+	for _, r := range h.Contacts {
+		if !r.SentAt.Before(cut) {
+			return true
+		}
+	}
+	return false
 }
 
 // clonePending copies the strings of a pending event so that it does not pin
