@@ -147,3 +147,24 @@ func TestTrainRejectsBadData(t *testing.T) {
 		t.Error("unknown importance kind accepted")
 	}
 }
+
+// TestScalePosWeightByHand: y = 1,0,0,0 with scale_pos_weight 3 weighs the
+// positive 3 against 3 negatives, so the estimated base probability is
+// 3/6 = 0.5 (margin 0); without it, 1/4 (margin log(1/3)).
+func TestScalePosWeightByHand(t *testing.T) {
+	d := gbdt.Dataset{X: [][]float64{{1, 2, 3, 4}}, Y: []float64{1, 0, 0, 0}}
+	for _, c := range []struct {
+		spw, want float64
+	}{{3, 0}, {1, math.Log(1.0 / 3)}} {
+		p := gbdt.DefaultParams()
+		p.NumRounds = 1
+		p.ScalePosWeight = c.spw
+		m, err := gbdt.Train(context.Background(), d, nil, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := m.BaseMargins()[0]; math.Abs(got-c.want) > 1e-12 {
+			t.Errorf("scale_pos_weight=%v: base margin %v, want %v", c.spw, got, c.want)
+		}
+	}
+}
