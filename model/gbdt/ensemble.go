@@ -166,10 +166,45 @@ func (e *Ensemble) PredictRaw(dst, row []float64) ([]float64, error) {
 		return dst[:0], err
 	}
 	dst = append(dst[:0], e.base...)
-	for t := range e.roots {
-		dst[e.group[t]] += e.values[e.leafIndex(t, row)]
+	var stack [128]float64
+	xx := stack[:0]
+	if 2*len(row) > len(stack) {
+		xx = make([]float64, 0, 2*len(row))
 	}
+	for _, v := range row {
+		lo, hi := doubled(v)
+		xx = append(xx, lo, hi)
+	}
+	e.rowMargins(dst, xx)
 	return dst, nil
+}
+
+// treeGroup is the number of trees one row walks in lockstep.
+const treeGroup = 8
+
+// rowMargins adds every tree's output for one doubled row xx to dst. Trees
+// are walked treeGroup at a time, one level per step, so that their
+// independent walks overlap; outputs are added in tree order.
+func (e *Ensemble) rowMargins(dst, xx []float64) {
+	nodes, values := e.nodes, e.values
+	var idx [treeGroup]int32
+	for t0 := 0; t0 < len(e.roots); t0 += treeGroup {
+		cnt := min(treeGroup, len(e.roots)-t0)
+		depth := int32(0)
+		for k := range cnt {
+			idx[k] = e.roots[t0+k]
+			depth = max(depth, e.depth[t0+k])
+		}
+		for range depth {
+			for k := range cnt {
+				nd := &nodes[idx[k]]
+				idx[k] = nd.lc + int32(b2u(xx[nd.col] >= nd.thr))
+			}
+		}
+		for k := range cnt {
+			dst[e.group[t0+k]] += values[idx[k]]
+		}
+	}
 }
 
 // Predict appends the prediction of row to dst[:0]: the probability of the
