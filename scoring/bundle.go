@@ -47,6 +47,9 @@ type bundle struct {
 	// newTimingFast); nil when the timing model does not offer it.
 	hazards func(row, out []float64) []float64
 	ends    []int
+	// hazardsFromPayload: hazards are computed from the timing payload
+	// (weeklyHazards) rather than by the model's Hazards method.
+	hazardsFromPayload bool
 }
 
 // hazardModel is implemented by discrete-time hazard models such as
@@ -125,37 +128,53 @@ func loadBundle(ctx context.Context, reg *model.Registry, version string, reason
 		return nil, registryError(err, "model %q: %s %q", version, TimingParam, tv)
 	}
 	b.timing, b.timingVersion = tm, tv
-	b.hazards, b.ends = newTimingFast(tm)
+	b.hazards, b.ends = newTimingFast(tm, weeklyHazards(ta, tm.Features()))
+	if b.hazards == nil { // the payload path failed its check: try the model's method
+		b.hazards, b.ends = newTimingFast(tm, nil)
+	} else {
+		b.hazardsFromPayload = true
+	}
 	return b, nil
 }
 
 // newTimingFast returns the allocation-free path of tm.Distribution when tm
 // is a hazard model whose Distribution is exactly NewDistribution(ends,
-// Hazards(row)).Condition(elapsed): checked on probe rows at load, so the
-// fast path can never disagree with the model.
-func newTimingFast(tm model.Timing) (func(row, out []float64) []float64, []int) {
-	hm, ok := tm.(hazardModel)
-	if !ok {
-		return nil, nil
+// hazards(row)).Condition(elapsed), with hazards = fromPayload when given
+// (computed from the persisted payload, see weeklyHazards) else the model's
+// own Hazards method. It is checked on probe rows at load, so the fast path
+// can never disagree with the model.
+func newTimingFast(tm model.Timing, fromPayload func(row, out []float64) []float64) (func(row, out []float64) []float64, []int) {
+	hazards := fromPayload
+	if hazards == nil {
+		hm, ok := tm.(hazardModel)
+		if !ok {
+			return nil, nil
+		}
+		hazards = hm.Hazards
 	}
 	n := len(tm.Features())
-	probes := [][]float64{make([]float64, n), make([]float64, n)}
-	for j := range probes[1] {
+	probes := [][]float64{make([]float64, n), make([]float64, n), make([]float64, n)}
+	for j := range n {
 		probes[1][j] = math.NaN()
+		if j%3 == 0 {
+			probes[2][j] = math.NaN()
+		} else {
+			probes[2][j] = float64(j)*0.7 - 3
+		}
 	}
 	ends := slices.Clone(tm.Distribution(probes[0], -1).PeriodEnd)
 	var sc timingScratch
 	for _, row := range probes {
 		for _, elapsed := range []int{-1, 0, 10, 40} {
 			want := tm.Distribution(row, elapsed)
-			got := fastDistribution(hm.Hazards, ends, row, elapsed, &sc)
+			got := fastDistribution(hazards, ends, row, elapsed, &sc)
 			if !slices.Equal(want.PeriodEnd, got.PeriodEnd) || !slices.Equal(want.Prob, got.Prob) ||
 				!slices.Equal(want.Survival, got.Survival) {
 				return nil, nil
 			}
 		}
 	}
-	return hm.Hazards, ends
+	return hazards, ends
 }
 
 type timingScratch struct{ h, prob, surv []float64 }

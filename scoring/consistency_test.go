@@ -63,7 +63,7 @@ func checkOffline(t *testing.T, om offlineModel, h *data.History, inv data.Invoi
 func TestScoreEqualsOffline(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	om := loadOffline(t, e.reg, fixtureVers.m1)
-	for _, path := range []string{`"timing_fast_path":true`, `"linear_fast_path":true`} {
+	for _, path := range []string{`"timing_fast_path":true`, `"timing_payload_path":true`, `"linear_fast_path":true`} {
 		if !strings.Contains(e.logs.String(), path) {
 			t.Errorf("log lacks %s: the logreg and weekly-hazard models should use the allocation-free paths; log:\n%s", path, e.logs)
 		}

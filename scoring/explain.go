@@ -39,7 +39,8 @@ type linearFast struct {
 	cal               calibrate.Calibrator
 }
 
-// logregPayload mirrors the persisted JSON of model/logreg.
+// logregPayload mirrors the persisted JSON of model/logreg (and the linear
+// part of model/timing's weekly-hazard payload, which adds Week).
 type logregPayload struct {
 	Scaler *struct {
 		Names     []string  `json:"features"`
@@ -52,6 +53,24 @@ type logregPayload struct {
 	Coef      []float64 `json:"coef"`
 	IndCoef   []float64 `json:"indicator_coef"`
 	Intercept float64   `json:"intercept"`
+	Week      []float64 `json:"week"`
+}
+
+// decodeLinear reads a logreg-style payload into a linearFast (not yet
+// checked) whose features must be names.
+func decodeLinear(payload []byte, names []string) (*linearFast, *logregPayload) {
+	var p logregPayload
+	if err := json.NewDecoder(bytes.NewReader(payload)).Decode(&p); err != nil || p.Scaler == nil {
+		return nil, nil
+	}
+	s := p.Scaler
+	n := len(s.Names)
+	if !slices.Equal(s.Names, names) || len(s.Mean) != n || len(s.Scale) != n || len(s.Indicator) != n ||
+		len(s.IndMean) != n || len(s.IndScale) != n || len(p.Coef) != n || len(p.IndCoef) != n {
+		return nil, nil
+	}
+	return &linearFast{names: names, mean: s.Mean, scale: s.Scale, ind: s.Indicator, indMean: s.IndMean,
+		indScale: s.IndScale, coef: p.Coef, indCoef: p.IndCoef, intercept: p.Intercept}, &p
 }
 
 // newLinearFast returns the fast path of artifact a (whose binary model is
@@ -60,18 +79,11 @@ func newLinearFast(a *model.Artifact, m model.Model, k int) *linearFast {
 	if a.Header.Kind != logregKind {
 		return nil
 	}
-	var p logregPayload
-	if err := json.NewDecoder(bytes.NewReader(a.Payload)).Decode(&p); err != nil || p.Scaler == nil {
+	l, _ := decodeLinear(a.Payload, m.Features())
+	if l == nil {
 		return nil
 	}
-	s := p.Scaler
-	n := len(s.Names)
-	if !slices.Equal(s.Names, m.Features()) || len(s.Mean) != n || len(s.Scale) != n || len(s.Indicator) != n ||
-		len(s.IndMean) != n || len(s.IndScale) != n || len(p.Coef) != n || len(p.IndCoef) != n {
-		return nil
-	}
-	l := &linearFast{names: m.Features(), mean: s.Mean, scale: s.Scale, ind: s.Indicator, indMean: s.IndMean,
-		indScale: s.IndScale, coef: p.Coef, indCoef: p.IndCoef, intercept: p.Intercept, cal: a.Calibrator()}
+	l.cal = a.Calibrator()
 	if !l.selfCheck(m, k) {
 		return nil
 	}
@@ -176,4 +188,36 @@ func (l *linearFast) selfCheck(m model.Model, k int) bool {
 		}
 	}
 	return true
+}
+
+// weeklyHazardKind is the kind string of model/timing's weekly-hazard model.
+const weeklyHazardKind = "weekly-hazard"
+
+// weeklyHazards returns, for a "weekly-hazard" artifact, the hazards
+// h_k = σ(Σ_j c_j + α_k) computed from its persisted payload with the
+// model's own operations (c_j as in linearFast, summed from 0; α_k the week
+// effects), or nil. newTimingFast checks it against the model before use.
+func weeklyHazards(a *model.Artifact, names []string) func(row, out []float64) []float64 {
+	if a == nil || a.Header.Kind != weeklyHazardKind {
+		return nil
+	}
+	l, p := decodeLinear(a.Payload, names)
+	if l == nil || len(p.Week) == 0 || p.Intercept != 0 {
+		return nil
+	}
+	week := p.Week
+	return func(row, out []float64) []float64 {
+		lin := 0.0
+		for j, x := range row {
+			lin += l.contribution(j, x)
+		}
+		if cap(out) < len(week) {
+			out = make([]float64, len(week))
+		}
+		out = out[:len(week)]
+		for k, dk := range week {
+			out[k] = sigmoid(lin + dk)
+		}
+		return out
+	}
 }

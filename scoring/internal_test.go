@@ -143,11 +143,11 @@ func (h *hazardStub) Distribution(row []float64, elapsed int) model.Distribution
 func TestTimingFastPath(t *testing.T) {
 	ends := []int{0, 7, 14, 21, 28}
 	good := &hazardStub{n: 3, ends: ends}
-	hz, gotEnds := newTimingFast(good)
+	hz, gotEnds := newTimingFast(good, nil)
 	if hz == nil || !slices.Equal(gotEnds, ends) {
 		t.Fatalf("fast path not enabled for a conforming model (ends %v)", gotEnds)
 	}
-	if hz, _ := newTimingFast(&hazardStub{n: 3, ends: ends, bad: true}); hz != nil {
+	if hz, _ := newTimingFast(&hazardStub{n: 3, ends: ends, bad: true}, nil); hz != nil {
 		t.Fatal("fast path enabled for a model whose Distribution differs from its hazards")
 	}
 	var sc timingScratch

@@ -114,7 +114,7 @@ func (s *Service) logBundle(msg string, b *bundle) {
 		timing = "none (empirical fallback)"
 	}
 	s.log.Info(msg, "version", b.version, "kind", b.kind, "timing_model", timing, "timing_fast_path", b.hazards != nil,
-		"linear_fast_path", b.fast != nil)
+		"timing_payload_path", b.hazardsFromPayload, "linear_fast_path", b.fast != nil)
 }
 
 // now is the service clock in UTC at second precision (the precision of
