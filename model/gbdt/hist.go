@@ -208,25 +208,29 @@ type partitionTask struct {
 	lo, hi     int32
 	nl         int32 // rows of the block going left
 	lOff, rOff int32 // where the block's left and right rows land
+	single     bool  // the node is one block: partitioned in one pass
 }
 
 // partition reorders the rows of each parent stably into its left child's
 // rows followed by its right child's, and records the children's ranges.
-// Large nodes are cut into the fixed blocks of blockLayout: each block
-// flags and counts its rows, prefix sums place every block's rows, and the
-// blocks scatter in parallel — the resulting order is the sequential one.
+// A node of one block is partitioned in a single pass. Larger nodes are cut
+// into the fixed blocks of blockLayout: each block flags and counts its
+// rows, prefix sums place every block's rows, and the blocks scatter in
+// parallel — the resulting order is the sequential one.
 func (g *grower) partition(parents []int32) {
 	tasks := g.ptasks[:0]
+	multi := false
 	for _, id := range parents {
 		nd := &g.nodes[id]
 		nb, size := blockLayout(int(nd.end - nd.begin))
 		for b := range nb {
 			lo := nd.begin + int32(b*size)
-			tasks = append(tasks, partitionTask{node: id, lo: lo, hi: min(lo+int32(size), nd.end)})
+			tasks = append(tasks, partitionTask{node: id, lo: lo, hi: min(lo+int32(size), nd.end), single: nb == 1})
 		}
+		multi = multi || nb > 1
 	}
 	g.ptasks = tasks
-	rows, flags := g.rows, g.flags
+	rows, flags, scratch := g.rows, g.flags, g.scratch
 	n := len(g.gpair)
 	parallelFor(g.workers, len(tasks), func(i int) {
 		t := &tasks[i]
@@ -234,6 +238,23 @@ func (g *grower) partition(parents []int32) {
 		f, bin := int(s.feat), int(s.bin)
 		miss, defLeft := g.bm.missCode(f), b2i(s.defLeft)
 		col := g.cols[f*n : (f+1)*n]
+		if t.single {
+			// The whole node in one pass: lefts compacted in place,
+			// rights gathered in scratch, then appended.
+			seg, tmp := rows[t.lo:t.hi], scratch[t.lo:t.hi]
+			nl, nr := 0, 0
+			for _, r := range seg {
+				b := int(col[r])
+				left := b2i(b <= bin) | (b2i(b == miss) & defLeft)
+				seg[nl] = r
+				tmp[nr] = r
+				nl += left
+				nr += 1 - left
+			}
+			copy(seg[nl:], tmp[:nr])
+			t.nl = int32(nl)
+			return
+		}
 		nl := 0
 		for pos := t.lo; pos < t.hi; pos++ {
 			b := int(col[rows[pos]])
@@ -262,9 +283,14 @@ func (g *grower) partition(parents []int32) {
 		rc.begin, rc.end = nd.begin+total, nd.end
 		i = j
 	}
-	scratch := g.scratch
+	if !multi {
+		return
+	}
 	parallelFor(g.workers, len(tasks), func(i int) {
 		t := &tasks[i]
+		if t.single {
+			return
+		}
 		l, r := int(t.lOff), int(t.rOff)
 		for pos := t.lo; pos < t.hi; pos++ {
 			left := int(flags[pos])
@@ -276,7 +302,9 @@ func (g *grower) partition(parents []int32) {
 	})
 	parallelFor(g.workers, len(tasks), func(i int) {
 		t := &tasks[i]
-		copy(rows[t.lo:t.hi], scratch[t.lo:t.hi])
+		if !t.single {
+			copy(rows[t.lo:t.hi], scratch[t.lo:t.hi])
+		}
 	})
 }
 
