@@ -2,6 +2,7 @@ package scoring
 
 import (
 	"encoding/json"
+	"log/slog"
 	"math"
 	"slices"
 	"testing"
@@ -83,7 +84,7 @@ func TestTrimContacts(t *testing.T) {
 }
 
 func TestTierOf(t *testing.T) {
-	tiers := DefaultTiers
+	tiers := DefaultTiers()
 	for _, c := range []struct {
 		p    float64
 		want api.RiskTier
@@ -261,5 +262,44 @@ func TestLinearFastPath(t *testing.T) {
 	other.Header.Kind = "gbdt"
 	if newLinearFast(&other, m, 3) != nil {
 		t.Error("the fast path accepted another kind")
+	}
+}
+
+// TestHeldEventThatCannotApply: a held payment whose invoice is no longer
+// open cannot be folded in; promote refuses it without changing the
+// account, and reads fall back to the stored history (modeReplay through
+// modePromote failing).
+func TestHeldEventThatCannotApply(t *testing.T) {
+	d := data.NewDate
+	acc := data.Account{ID: "A", Currency: "USD", TimeZone: "UTC", Consent: data.AllChannels}
+	h := &data.History{Account: acc,
+		Invoices: []data.Invoice{{ID: "I", AccountID: "A", IssueDate: d(2025, 6, 1), DueDate: d(2025, 6, 30), Amount: 1000, Currency: "USD"}},
+		Payments: []data.Payment{
+			{ID: "P1", AccountID: "A", InvoiceID: "I", Date: d(2025, 6, 10), Amount: 1000, Currency: "USD"},
+			{ID: "P2", AccountID: "A", InvoiceID: "I", Date: d(2025, 7, 5), Amount: 1, Currency: "USD"},
+		}}
+	tab := newTable(newInterner(), 7*24*time.Hour)
+	cut := time.Date(2025, 7, 1, 12, 0, 0, 0, time.UTC)
+	b, err := tab.build(h, cut, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tab.put(b)
+	a := tab.lookupAccount("A")
+	sh := tab.shardOf("A")
+	if len(sh.pending[a]) != 1 || !a.pending || len(a.open) != 0 {
+		t.Fatalf("pending %d (flag %v), open %d; want the held P2 and no open invoice", len(sh.pending[a]), a.pending, len(a.open))
+	}
+	wm := a.st.Watermark()
+	later := time.Date(2025, 7, 6, 0, 0, 0, 0, time.UTC)
+	log := slog.New(slog.DiscardHandler)
+	if tab.promote(a, later, log) {
+		t.Fatal("promote applied a payment for a closed invoice")
+	}
+	if !a.st.Watermark().Equal(wm) || len(sh.pending[a]) != 1 {
+		t.Errorf("a failed promotion changed the account: watermark %s → %s, pending %d", wm, a.st.Watermark(), len(sh.pending[a]))
+	}
+	if m := tab.mode(sh, a, later, later); m != modePromote {
+		t.Errorf("mode %d, want modePromote (which fails, so reads replay the store)", m)
 	}
 }

@@ -73,7 +73,7 @@ const (
 
 // DefaultTiers are the risk-tier cut-offs on calibrated P(late): low below
 // 0.25, medium below 0.5, high below 0.75, critical from 0.75.
-var DefaultTiers = [3]float64{0.25, 0.5, 0.75}
+func DefaultTiers() [3]float64 { return [3]float64{0.25, 0.5, 0.75} }
 
 // Options configure New. Store, Registry and Clock are required; zero values
 // of the others mean the documented defaults.
@@ -104,7 +104,7 @@ type Options struct {
 	// NextHorizon is how far ahead to look for an allowed contact; 0 means
 	// DefaultNextHorizon.
 	NextHorizon time.Duration
-	// Tiers are the risk-tier cut-offs; the zero value means DefaultTiers.
+	// Tiers are the risk-tier cut-offs; the zero value means DefaultTiers().
 	Tiers [3]float64
 	// Reasons is the number of reason codes per score; 0 means
 	// DefaultReasons, negative means none.
@@ -186,7 +186,7 @@ func (o *Options) normalize() error {
 		o.NextHorizon = DefaultNextHorizon
 	}
 	if o.Tiers == [3]float64{} {
-		o.Tiers = DefaultTiers
+		o.Tiers = DefaultTiers()
 	}
 	if !(0 < o.Tiers[0] && o.Tiers[0] <= o.Tiers[1] && o.Tiers[1] <= o.Tiers[2] && o.Tiers[2] <= 1) {
 		return fmt.Errorf("scoring: Options.Tiers %v: want 0 < low ≤ medium ≤ high ≤ 1", o.Tiers)

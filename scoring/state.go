@@ -562,6 +562,9 @@ func (t *table) precheck(a *account, evs []pendEvent) error {
 }
 
 // applyEvent folds one event into the account's feature state and trackers.
+// On error the account is unchanged (the State refuses out-of-order events
+// before changing anything, and the trackers' precondition is checked
+// first).
 func (t *table) applyEvent(a *account, p *pendEvent) error {
 	switch p.kind {
 	case data.EventInvoice:
@@ -573,15 +576,19 @@ func (t *table) applyEvent(a *account, p *pendEvent) error {
 			t.indexAdd(a, a.open[len(a.open)-1].id)
 		}
 	case data.EventPayment:
+		i := -1
+		if p.pay.InvoiceID != "" {
+			// Checked before the State changes: a failed event leaves
+			// the account as it was.
+			if i = a.findOpen(p.pay.InvoiceID); i < 0 {
+				return fmt.Errorf("payment for an invoice that is not open")
+			}
+		}
 		if err := a.st.ApplyPayment(p.pay); err != nil {
 			return err
 		}
-		if p.pay.InvoiceID == "" {
-			return nil
-		}
-		i := a.findOpen(p.pay.InvoiceID)
 		if i < 0 {
-			return fmt.Errorf("payment for an invoice that is not open")
+			return nil
 		}
 		if a.open[i].open -= p.pay.Amount; a.open[i].open <= 0 {
 			t.indexRemove(a, a.open[i].id)
@@ -631,8 +638,13 @@ func (t *table) promote(a *account, now time.Time, log *slog.Logger) bool {
 	defer func() { t.bytes.Add(a.sizeBytes() - before) }()
 	for i := range pend[:n] {
 		if err := t.applyEvent(a, &pend[i]); err != nil {
-			log.Warn("scoring: a pending event could not be applied; the account is served from the store until the next resync",
-				"kind", int(pend[i].kind))
+			// Keep the state consistent with the events applied so far;
+			// the failing event stays first, so reads of this account
+			// replay its stored history until a resync rebuilds it.
+			kind := pend[i].kind
+			sh.pending[a] = slices.Delete(pend, 0, i)
+			log.Warn("scoring: a held event could not be applied; the account is served from the store until the next resync",
+				"kind", int(kind))
 			return false
 		}
 	}
