@@ -11,7 +11,6 @@ import (
 	"slices"
 
 	"gonum.org/v1/gonum/floats"
-	"gonum.org/v1/gonum/optimize"
 
 	"github.com/duesight/duesight/model"
 )
@@ -166,74 +165,28 @@ func Fit(ctx context.Context, d *model.Dataset, p Params, lg *slog.Logger) (*Mod
 	}
 	x0[0] = math.Log(s1 / (sumS - s1))
 
-	settings := &optimize.Settings{
-		GradientThreshold: p.GradTol,
-		MajorIterations:   p.MaxIter,
-		Converger:         &ctxConverger{ctx: ctx, inner: &optimize.FunctionConverge{Absolute: 1e-15, Relative: 1e-15, Iterations: 50}},
+	sol, err := Minimize(ctx, "logreg", obj.f, obj.g, x0, p.MaxIter, p.GradTol, lg)
+	if err != nil {
+		return nil, err
 	}
-	res, err := optimize.Minimize(optimize.Problem{Func: obj.f, Grad: obj.g}, x0, settings, &optimize.LBFGS{})
-	if cerr := ctx.Err(); cerr != nil {
-		return nil, fmt.Errorf("logreg: fit cancelled: %w", cerr)
-	}
-	if err != nil && res == nil {
-		return nil, fmt.Errorf("logreg: optimiser failed: %w", err)
-	}
-	info := FitInfo{
-		Iterations:      res.MajorIterations,
-		FuncEvaluations: res.FuncEvaluations,
-		Status:          res.Status.String(),
-		Loss:            res.F,
-	}
-	for _, g := range res.Gradient {
-		info.GradNorm = math.Max(info.GradNorm, math.Abs(g))
-	}
-	// L-BFGS's line search can fail once function differences fall below
-	// floating-point resolution; that is convergence when the gradient is
-	// small.
-	info.Converged = res.Status == optimize.GradientThreshold || res.Status == optimize.FunctionConvergence ||
-		(res.Status == optimize.Failure && info.GradNorm <= 1e-6)
-	switch {
-	case !info.Converged:
-		lg.Warn("logreg: optimiser stopped before convergence", "status", info.Status, "iterations", info.Iterations, "grad_norm", info.GradNorm, "err", err)
-	case err != nil:
-		lg.Debug("logreg: line search ended at a negligible gradient", "iterations", info.Iterations, "grad_norm", info.GradNorm)
-	}
-	for _, v := range res.X {
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return nil, fmt.Errorf("logreg: optimiser diverged (status %s); try a larger L2", info.Status)
-		}
-	}
+	info := FitInfo{Iterations: sol.Iterations, FuncEvaluations: sol.FuncEvaluations, Status: sol.Status,
+		Loss: sol.Loss, GradNorm: sol.GradNorm, Converged: sol.Converged}
 	m := &Model{
 		scaler:    sc,
-		coef:      slices.Clone(res.X[1 : 1+len(d.Names)]),
+		coef:      slices.Clone(sol.X[1 : 1+len(d.Names)]),
 		indCoef:   make([]float64, len(d.Names)),
-		intercept: res.X[0],
+		intercept: sol.X[0],
 		params:    p,
 		info:      info,
 	}
 	k := 1 + len(d.Names)
 	for j, has := range sc.Indicator {
 		if has {
-			m.indCoef[j] = res.X[k]
+			m.indCoef[j] = sol.X[k]
 			k++
 		}
 	}
 	return m, nil
-}
-
-// ctxConverger stops the optimiser when ctx is cancelled.
-type ctxConverger struct {
-	ctx   context.Context
-	inner optimize.Converger
-}
-
-func (c *ctxConverger) Init(dim int) { c.inner.Init(dim) }
-
-func (c *ctxConverger) Converged(l *optimize.Location) optimize.Status {
-	if c.ctx.Err() != nil {
-		return optimize.RuntimeLimit
-	}
-	return c.inner.Converged(l)
 }
 
 // objective evaluates L/Σs and its gradient; x = [b, β...].
@@ -266,8 +219,8 @@ func (o *objective) eval(x []float64) {
 	// Reuse eta as the residual buffer r_i = s_i (σ(η_i) − y_i).
 	for i, e := range eta {
 		y, s := o.y[i], o.s[i]
-		f += s * (softplus(e) - y*e)
-		r := s * (sigmoid(e) - y)
+		f += s * (Softplus(e) - y*e)
+		r := s * (Sigmoid(e) - y)
 		eta[i] = r
 		g0 += r
 	}
@@ -294,21 +247,6 @@ func (o *objective) f(x []float64) float64 {
 func (o *objective) g(grad, x []float64) {
 	o.eval(x)
 	copy(grad, o.lastG)
-}
-
-func softplus(z float64) float64 {
-	if z > 0 {
-		return z + math.Log1p(math.Exp(-z))
-	}
-	return math.Log1p(math.Exp(z))
-}
-
-func sigmoid(z float64) float64 {
-	if z >= 0 {
-		return 1 / (1 + math.Exp(-z))
-	}
-	e := math.Exp(z)
-	return e / (1 + e)
 }
 
 // Kind implements model.Predictor.
@@ -378,7 +316,7 @@ func (m *Model) contribution(j int, x float64) float64 {
 }
 
 // PredictProba returns σ(η) = 1/(1+e^{−η}).
-func (m *Model) PredictProba(row []float64) float64 { return sigmoid(m.Logit(row)) }
+func (m *Model) PredictProba(row []float64) float64 { return Sigmoid(m.Logit(row)) }
 
 // PredictBatch scores column-major X into out.
 func (m *Model) PredictBatch(X [][]float64, out []float64) error {
@@ -410,7 +348,7 @@ func (m *Model) PredictBatch(X [][]float64, out []float64) error {
 		}
 	}
 	for i, e := range out {
-		out[i] = sigmoid(e)
+		out[i] = Sigmoid(e)
 	}
 	return nil
 }

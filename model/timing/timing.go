@@ -11,7 +11,6 @@ import (
 	"slices"
 
 	"gonum.org/v1/gonum/floats"
-	"gonum.org/v1/gonum/optimize"
 
 	"github.com/duesight/duesight/model"
 	"github.com/duesight/duesight/model/logreg"
@@ -269,42 +268,17 @@ func Fit(ctx context.Context, d *model.Dataset, o Outcomes, p Params, lg *slog.L
 		x0[k] = prior // start at the pooled hazard
 	}
 
-	settings := &optimize.Settings{
-		GradientThreshold: p.GradTol,
-		MajorIterations:   p.MaxIter,
-		Converger:         &ctxConverger{ctx: ctx, inner: &optimize.FunctionConverge{Absolute: 1e-15, Relative: 1e-15, Iterations: 50}},
+	sol, err := logreg.Minimize(ctx, "timing", obj.f, obj.g, x0, p.MaxIter, p.GradTol, lg)
+	if err != nil {
+		return nil, err
 	}
-	res, err := optimize.Minimize(optimize.Problem{Func: obj.f, Grad: obj.g}, x0, settings, &optimize.LBFGS{})
-	if cerr := ctx.Err(); cerr != nil {
-		return nil, fmt.Errorf("timing: fit cancelled: %w", cerr)
-	}
-	if err != nil && res == nil {
-		return nil, fmt.Errorf("timing: optimiser failed: %w", err)
-	}
-	info.Iterations = res.MajorIterations
-	info.Status = res.Status.String()
-	info.Loss = res.F
-	for _, g := range res.Gradient {
-		info.GradNorm = math.Max(info.GradNorm, math.Abs(g))
-	}
-	info.Converged = res.Status == optimize.GradientThreshold || res.Status == optimize.FunctionConvergence ||
-		(res.Status == optimize.Failure && info.GradNorm <= 1e-6)
-	switch {
-	case !info.Converged:
-		lg.Warn("timing: optimiser stopped before convergence", "status", info.Status, "iterations", info.Iterations, "grad_norm", info.GradNorm, "err", err)
-	case err != nil:
-		lg.Debug("timing: line search ended at a negligible gradient", "iterations", info.Iterations, "grad_norm", info.GradNorm)
-	}
-	for _, v := range res.X {
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return nil, fmt.Errorf("timing: optimiser diverged (status %s); try a larger L2", info.Status)
-		}
-	}
+	info.Iterations, info.Status, info.Loss = sol.Iterations, sol.Status, sol.Loss
+	info.GradNorm, info.Converged = sol.GradNorm, sol.Converged
 	m := &Model{
 		scaler:  sc,
 		prior:   prior,
-		week:    slices.Clone(res.X[:1+K]),
-		coef:    slices.Clone(res.X[1+K : 1+K+len(d.Names)]),
+		week:    slices.Clone(sol.X[:1+K]),
+		coef:    slices.Clone(sol.X[1+K : 1+K+len(d.Names)]),
 		indCoef: make([]float64, len(d.Names)),
 		params:  p,
 		info:    info,
@@ -312,7 +286,7 @@ func Fit(ctx context.Context, d *model.Dataset, o Outcomes, p Params, lg *slog.L
 	k := 1 + K + len(d.Names)
 	for j, has := range sc.Indicator {
 		if has {
-			m.indCoef[j] = res.X[k]
+			m.indCoef[j] = sol.X[k]
 			k++
 		}
 	}
@@ -328,19 +302,6 @@ func periodEnds(K int) []int {
 	return ends
 }
 
-type ctxConverger struct {
-	ctx   context.Context
-	inner optimize.Converger
-}
-
-func (c *ctxConverger) Init(dim int) { c.inner.Init(dim) }
-
-func (c *ctxConverger) Converged(l *optimize.Location) optimize.Status {
-	if c.ctx.Err() != nil {
-		return optimize.RuntimeLimit
-	}
-	return c.inner.Converged(l)
-}
 
 // objective evaluates the penalised person-period log-likelihood
 // (normalised by the total person-period weight) without materialising the
@@ -390,8 +351,8 @@ func (o *objective) eval(x []float64) {
 			if o.event[i] && k == l {
 				y = 1
 			}
-			f += s * (softplus(e) - y*e)
-			r := s * (sigmoid(e) - y)
+			f += s * (logreg.Softplus(e) - y*e)
+			r := s * (logreg.Sigmoid(e) - y)
 			gAlpha[k] += r
 			ri += r
 		}
@@ -420,21 +381,6 @@ func (o *objective) f(x []float64) float64 {
 func (o *objective) g(grad, x []float64) {
 	o.eval(x)
 	copy(grad, o.lastG)
-}
-
-func softplus(z float64) float64 {
-	if z > 0 {
-		return z + math.Log1p(math.Exp(-z))
-	}
-	return math.Log1p(math.Exp(z))
-}
-
-func sigmoid(z float64) float64 {
-	if z >= 0 {
-		return 1 / (1 + math.Exp(-z))
-	}
-	e := math.Exp(z)
-	return e / (1 + e)
 }
 
 // Kind implements model.Predictor.
@@ -485,7 +431,7 @@ func (m *Model) Hazards(row []float64, out []float64) []float64 {
 	}
 	out = out[:len(m.week)]
 	for k, dk := range m.week {
-		out[k] = sigmoid(lin + dk)
+		out[k] = logreg.Sigmoid(lin + dk)
 	}
 	return out
 }
