@@ -302,7 +302,6 @@ func periodEnds(K int) []int {
 	return ends
 }
 
-
 // objective evaluates the penalised person-period log-likelihood
 // (normalised by the total person-period weight) without materialising the
 // expansion; x = [α_0…α_K, β…].
