@@ -160,7 +160,20 @@ func unpackContact(p uint64) (sentAt int64, ch data.Channel, o data.Outcome) {
 // drops those the contact rules can no longer need.
 func (a *account) addContact(p uint64, window time.Duration) {
 	a.contacts = append(a.contacts, p)
-	a.contacts = trimContacts(a.contacts, window)
+	if cs := trimContacts(a.contacts, window); cap(cs) > 2*len(cs)+2 {
+		a.contacts = compact(cs)
+	} else {
+		a.contacts = cs
+	}
+}
+
+// compact returns s in a new array of exactly its length (nil when empty),
+// so that no spare capacity stays allocated: kept lists are long-lived.
+func compact[T any](s []T) []T {
+	if len(s) == 0 {
+		return nil
+	}
+	return append(make([]T, 0, len(s)), s...)
 }
 
 // trimContacts keeps, of contacts sorted oldest first, the latest of each
@@ -351,14 +364,14 @@ func (t *table) build(h *data.History, cut time.Time, fb *delayHist) (built, err
 			issue: inv.IssueDate, due: inv.DueDate, cur: t.in.id(inv.Currency), delivered: inv.DeliveredBy,
 			disputes: disputes[i]})
 	}
-	a.open = slices.Clip(a.open)
+	a.open = compact(a.open)
+	cs := make([]uint64, 0, len(h.Contacts))
 	for i := range h.Contacts {
-		c := &h.Contacts[i]
-		if c.SentAt.Before(cut) {
-			a.contacts = append(a.contacts, packContact(c))
+		if c := &h.Contacts[i]; c.SentAt.Before(cut) {
+			cs = append(cs, packContact(c))
 		}
 	}
-	a.contacts = slices.Clip(trimContacts(a.contacts, t.window))
+	a.contacts = compact(trimContacts(cs, t.window))
 	var pend []pendEvent
 	if !hasEventFrom(h, cut) {
 		return built{a: a}, nil

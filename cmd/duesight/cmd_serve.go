@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -44,7 +45,8 @@ func serveCommand() command {
 			resync := fs.Duration("resync", 0, "rebuild the online state from the store and pick up registry activations\n"+
 				"this often (e.g. 1h); 0 means only on SIGHUP")
 			rate := fs.Float64("rate-limit", 0, "requests per second per API key (0: the API default of 50; negative: no limit)")
-			workers := fs.Int("workers", 0, "goroutines for state loading, batch scoring and ranking (0: GOMAXPROCS)")
+			workers := fs.Int("workers", 0, "goroutines for state loading, batch scoring and ranking (0: GOMAXPROCS);\n"+
+				"memory: about 1.1 KiB of heap per account (2x that during a resync); GOMEMLIMIT and GOGC tune the GC")
 			protect := fs.Bool("protect-metrics", false, "require an admin key for /metrics")
 			return func(ctx context.Context, a *app, args []string) error {
 				if len(args) > 0 {
@@ -152,6 +154,7 @@ func (a *app) keepFresh(ctx context.Context, svc *scoring.Service, hup <-chan os
 		case <-time.After(loadRetry):
 		}
 	}
+	debug.FreeOSMemory() // return the load's garbage (decode buffers, replay scratch) to the OS
 	st := svc.Stats()
 	fmt.Fprintf(a.io.out, "duesight serve: ready: %d accounts (~%d MiB of state) loaded in %s, model %s\n",
 		st.FeatureStateEntries, st.FeatureStateBytes>>20, a.now().Sub(start).Round(time.Millisecond), orNone(st.ActiveModel))
@@ -174,5 +177,6 @@ func (a *app) keepFresh(ctx context.Context, svc *scoring.Service, hup <-chan os
 		if err := svc.Resync(ctx); err != nil && ctx.Err() == nil {
 			a.logger.Error("serve: resync failed; still serving the previous state", "err", err)
 		}
+		debug.FreeOSMemory() // the previous state is garbage now
 	}
 }
