@@ -62,7 +62,9 @@
 // EV(a, c) = Σ_i fx(open_i) × P(late_i) × uplift(c) − cost(c), maximised over
 // the channels the contact rules allow now; accounts with no channel allowed
 // now are ranked by the best delayed action, its recovery discounted by
-// e^{−r·Δdays} (r = Options.DelayDiscountPerDay, default 0.05). Amounts are
+// e^{−r·Δdays} (r = Options.DelayDiscountPerDay, default 0.05);
+// Options.WaitForBetterChannel lets delayed actions compete with immediate
+// ones. Amounts are
 // converted into the reporting currency with the FX table (default:
 // reporting USD, no other rate); amounts without a rate are left out of the
 // value and counted (WorklistSummary), never mixed in. Channel uplift and

@@ -104,6 +104,11 @@ type Options struct {
 	// NextHorizon is how far ahead to look for an allowed contact; 0 means
 	// DefaultNextHorizon.
 	NextHorizon time.Duration
+	// WaitForBetterChannel lets channels not allowed now compete with those
+	// allowed now, each valued at its discounted EV′ (so a call at 08:00
+	// local time can beat a letter now). By default, as specified for the
+	// worklist, a channel allowed now always wins over waiting.
+	WaitForBetterChannel bool
 	// Tiers are the risk-tier cut-offs; the zero value means DefaultTiers().
 	Tiers [3]float64
 	// Reasons is the number of reason codes per score; 0 means

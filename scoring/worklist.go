@@ -35,7 +35,9 @@ import (
 // bounced address) allow it. The account's value is max_c EV(a,c) over the
 // channels allowed now; only when none is, max_c EV'(a,c) over the channels
 // allowed within Options.NextHorizon (Rules.Next). The recommended action is
-// that channel at t (or at t+Δ_c). Accounts are ranked by value (highest
+// that channel at t (or at t+Δ_c). With Options.WaitForBetterChannel the
+// value is the max over both sets (EV′ with Δ_c = 0 is EV), so waiting for a
+// better channel can win. Accounts are ranked by value (highest
 // first, then by account id); accounts with no rated open amount or with no
 // channel allowed within the horizon are left out and counted. A snapshot
 // keeps the top Options.MaxWorklistItems accounts.
@@ -502,10 +504,10 @@ func (s *Service) finishAccount(acc *wlAccum, da *data.Account, past []data.Cont
 			best.value, best.channel, best.earliest = v, c, asOf.Unix()
 		}
 	}
-	if best.channel == data.ChannelUnknown {
+	if best.channel == data.ChannelUnknown || s.opt.WaitForBetterChannel {
 		for _, c := range data.Channels {
 			econ, ok := s.opt.Channels[c]
-			if !ok || !da.Consent.Has(c) {
+			if !ok || !da.Consent.Has(c) || (best.channel == c && best.earliest == asOf.Unix()) {
 				continue
 			}
 			at, _, ok := s.rules.Next(*da, c, asOf, past, s.opt.NextHorizon)

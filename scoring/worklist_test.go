@@ -56,6 +56,7 @@ func (m *constModel) PredictBatch(X [][]float64, out []float64) error {
 //	W4 JPY Tokyo, ¥100,000 overdue: no FX rate → left out, counted
 //	W5 USD Chicago, no consent at all → left out, counted
 //	W6 USD, its only invoice paid → not ranked
+//	W7 USD Los Angeles (07:00, quiet hours until 15:00 UTC), call and letter, $2,000.00 overdue
 func handCase(t *testing.T) string {
 	t.Helper()
 	ctx := context.Background()
@@ -82,6 +83,7 @@ func handCase(t *testing.T) string {
 			acc("W4", "JPY", "Asia/Tokyo", "smb", data.AllChannels),
 			acc("W5", "USD", "America/Chicago", "smb", 0),
 			acc("W6", "USD", "America/New_York", "smb", data.AllChannels),
+			acc("W7", "USD", "America/Los_Angeles", "smb", data.ChannelSet(0).With(data.Call).With(data.Letter)),
 		},
 		Invoices: []data.Invoice{
 			inv("W1-I1", "W1", "USD", d(2025, 5, 1), d(2025, 5, 31), 100000),
@@ -90,6 +92,7 @@ func handCase(t *testing.T) string {
 			inv("W4-I1", "W4", "JPY", d(2025, 5, 1), d(2025, 5, 31), 100000),
 			inv("W5-I1", "W5", "USD", d(2025, 5, 1), d(2025, 5, 31), 30000),
 			inv("W6-I1", "W6", "USD", d(2025, 5, 1), d(2025, 5, 31), 70000),
+			inv("W7-I1", "W7", "USD", d(2025, 5, 1), d(2025, 5, 31), 200000),
 		},
 		Payments: []data.Payment{{ID: "W6-P1", AccountID: "W6", InvoiceID: "W6-I1", Date: d(2025, 6, 2), Amount: 70000,
 			Currency: "USD", Method: data.MethodBankTransfer}},
@@ -136,8 +139,9 @@ func TestWorklistHandChecked(t *testing.T) {
 		earliest                                 time.Time
 	}{
 		{"W3", "98.04", "5000.00", "sms", "follow_up", time.Date(2025, 7, 1, 23, 0, 0, 0, time.UTC)},
-		{"W1", "56.00", "1000.00", "call", "first_reminder", fixtureNow},  // 50000 × 0.12 − 400
-		{"W2", "54.95", "0.00", "email", "pre_due_high_risk", fixtureNow}, // 220000 × 0.5 × 0.05 − 5
+		{"W1", "56.00", "1000.00", "call", "first_reminder", fixtureNow},   // 50000 × 0.12 − 400
+		{"W2", "54.95", "0.00", "email", "pre_due_high_risk", fixtureNow},  // 220000 × 0.5 × 0.05 − 5
+		{"W7", "28.50", "2000.00", "letter", "first_reminder", fixtureNow}, // letters ignore quiet hours: 100000 × 0.03 − 150
 	}
 	var wl wireWorklist
 	e.must(200, "GET", "/v1/worklist?limit=10", api.RoleManager, nil, &wl)
@@ -159,7 +163,7 @@ func TestWorklistHandChecked(t *testing.T) {
 		t.Fatal(err)
 	}
 	sum, ok := e.svc.WorklistSummary(page.Snapshot)
-	if !ok || sum.Ranked != 3 || sum.Unrated != 1 || sum.UnratedOpen["JPY"] != 100000 || sum.Uncontactable != 1 || sum.PartlyUnrated != 0 {
+	if !ok || sum.Ranked != 4 || sum.Unrated != 1 || sum.UnratedOpen["JPY"] != 100000 || sum.Uncontactable != 1 || sum.PartlyUnrated != 0 {
 		t.Errorf("summary %+v (ok %v)", sum, ok)
 	}
 
@@ -169,8 +173,8 @@ func TestWorklistHandChecked(t *testing.T) {
 	for _, it := range wl.Items {
 		got = append(got, it.AccountID)
 	}
-	if !slices.Equal(got, []string{"W3", "W1"}) {
-		t.Errorf("segment smb: %v, want [W3 W1]", got)
+	if !slices.Equal(got, []string{"W3", "W1", "W7"}) {
+		t.Errorf("segment smb: %v, want [W3 W1 W7]", got)
 	}
 
 	// Without the EUR rate, W2 is left out and counted, never mixed in.
@@ -184,8 +188,32 @@ func TestWorklistHandChecked(t *testing.T) {
 		got = append(got, it.AccountID)
 	}
 	sum, _ = e2.svc.WorklistSummary(page.Snapshot)
-	if !slices.Equal(got, []string{"W3", "W1"}) || sum.Unrated != 2 || sum.UnratedOpen["EUR"] != 200000 {
-		t.Errorf("default FX: ranked %v, summary %+v; want [W3 W1] with W2 and W4 unrated", got, sum)
+	if !slices.Equal(got, []string{"W3", "W1", "W7"}) || sum.Unrated != 2 || sum.UnratedOpen["EUR"] != 200000 {
+		t.Errorf("default FX: ranked %v, summary %+v; want [W3 W1 W7] with W2 and W4 unrated", got, sum)
+	}
+
+	// Waiting for a better channel: W7's call at 08:00 Los Angeles (15:00
+	// UTC, Δ = 1 h) is worth 100000 × 0.12 × e^{−0.05/24} − 400 = 11575.03
+	// cents, more than the letter now.
+	e3 := newEnv(t, envOptions{dir: handCase(t), noServer: true, opts: scoring.Options{FX: &fx, WaitForBetterChannel: true}})
+	page, err = e3.svc.Worklist(e3.ctx, api.WorklistQuery{Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w7 := 100000*0.12*math.Exp(-0.05/24) - 400
+	var found bool
+	for _, it := range page.Items {
+		if it.AccountID != "W7" {
+			continue
+		}
+		found = true
+		if it.NextAction.Channel != data.Call || !it.NextAction.EarliestAt.Equal(time.Date(2025, 7, 1, 15, 0, 0, 0, time.UTC)) ||
+			it.ExpectedValue.Minor != int64(math.Round(w7)) || it.ExpectedValue.Minor != 11575 {
+			t.Errorf("W7 waiting for a call: %+v, want call at 15:00 UTC worth 11575", it)
+		}
+	}
+	if !found {
+		t.Error("W7 missing")
 	}
 
 	// Expected loss: 100000 × 0.5 × 0.10 = 5000 cents.

@@ -48,6 +48,8 @@ func serveCommand() command {
 			workers := fs.Int("workers", 0, "goroutines for state loading, batch scoring and ranking (0: GOMAXPROCS);\n"+
 				"memory: about 1.1 KiB of heap per account (2x that during a resync); GOMEMLIMIT and GOGC tune the GC")
 			protect := fs.Bool("protect-metrics", false, "require an admin key for /metrics")
+			wait := fs.Bool("wait-for-better-channel", false, "worklist: let a channel allowed only later (e.g. a call at 08:00 local)\n"+
+				"beat one allowed now when its delay-discounted value is higher (default: a channel allowed now wins)")
 			return func(ctx context.Context, a *app, args []string) error {
 				if len(args) > 0 {
 					return usagef("serve takes no arguments, got %q", args)
@@ -58,7 +60,7 @@ func serveCommand() command {
 				if *workers < 0 {
 					return usagef("--workers must be ≥ 0")
 				}
-				opts := scoring.Options{Clock: a.now, Logger: a.logger, Workers: *workers}
+				opts := scoring.Options{Clock: a.now, Logger: a.logger, Workers: *workers, WaitForBetterChannel: *wait}
 				if *fxPath != "" {
 					b, err := os.ReadFile(*fxPath)
 					if err != nil {
