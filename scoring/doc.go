@@ -48,7 +48,13 @@
 // the invoice being unpaid through features.LastKnownDay(as_of) (quantile
 // days rounded up, capped at the model horizon, never before a day already
 // known to have passed unpaid). Batches are split over Options.Workers
-// goroutines with pooled buffers.
+// goroutines with pooled buffers. For the "logreg" and "weekly-hazard"
+// kinds the service computes probabilities, top reasons and hazards from the
+// artifacts' persisted payloads in one allocation-free pass (top-k selection
+// instead of model.TopReasons' full sort, which dominated scoring time); each
+// such path is checked bit for bit against the model's own methods when the
+// model is loaded and is not used if it differs. Other kinds use the
+// model.Model and model.Timing methods.
 //
 // # Account view
 //
