@@ -26,7 +26,7 @@ func modelCommand() command {
 			kinds := fs.String("kind", "gbdt", "learners to fit and compare, comma-separated: gbdt, logreg")
 			var params multiFlag
 			fs.Var(&params, "param", "learner parameter name=value, or kind.name=value (repeatable)")
-			calib := fs.String("calibration", "isotonic", "calibration on the validation set: isotonic, platt or none")
+			calib := fs.String("calibration", "auto", "calibration on the validation set: auto, isotonic, platt or none")
 			out := fs.String("out", "", "write the first kind's artifact to this file")
 			sf := addSplitFlags(fs)
 			return func(ctx context.Context, a *app, args []string) error {

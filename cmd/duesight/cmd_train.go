@@ -180,7 +180,7 @@ func trainCommand() command {
 			kinds := fs.String("kind", "gbdt", "model kinds to train and compare, comma-separated: gbdt, logreg")
 			var params multiFlag
 			fs.Var(&params, "param", "learner parameter name=value (XGBoost names for gbdt, e.g. eta=0.05; repeatable; applies to every kind given)")
-			calib := fs.String("calibration", "isotonic", "calibration fitted on the validation window: isotonic, platt or none")
+			calib := fs.String("calibration", "auto", "calibration fitted on the validation window: auto (the best of none, platt, isotonic on a time-ordered\nhold-out of that window), isotonic, platt or none")
 			models := fs.String("models", DefaultModels, "model registry directory")
 			activate := fs.String("activate", "auto", "activate the first kind's model: yes, no, or auto (when no model is active)")
 			noTiming := fs.Bool("no-timing", false, "skip the payment-timing model")
@@ -264,11 +264,11 @@ func trainCommand() command {
 				}
 				list := []any{}
 				for _, r := range results {
-					fmt.Fprintf(&text, "\n%s  %s  fit %.1fs", r.Late.Header.Version, r.Kind, r.FitSeconds)
+					fmt.Fprintf(&text, "\n%s  %s  fit %.1fs, calibration %s", r.Late.Header.Version, r.Kind, r.FitSeconds, r.Calibration)
 					if r.Rounds > 0 {
 						fmt.Fprintf(&text, ", %d rounds", r.Rounds)
 					}
-					entry := map[string]any{"kind": r.Kind, "version": r.Late.Header.Version, "fit_seconds": r.FitSeconds,
+					entry := map[string]any{"kind": r.Kind, "version": r.Late.Header.Version, "fit_seconds": r.FitSeconds, "calibration": r.Calibration,
 						"split": map[string]any{"train": r.Train, "valid": r.Valid, "test": r.Test}, "unlabeled": r.Unlabeled,
 						"test": r.TestReport, "test_uncalibrated": r.TestUncalibrated, "valid": r.ValidReport}
 					if r.Timing != nil {

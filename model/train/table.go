@@ -293,6 +293,7 @@ type TableResult struct {
 	TestReport, TestUncalibrated, ValidReport *eval.Report
 	FitSeconds                                float64
 	Rounds                                    int
+	Calibration                               string
 	raw                                       model.Model
 	cal                                       calibrate.Calibrator
 }
@@ -325,7 +326,7 @@ func FitTable(ctx context.Context, d *model.Dataset, opt Options) (*TableResult,
 		return nil, err
 	}
 	return &TableResult{Kind: kind, Model: f.model, Train: tr.Rows(), Valid: va.Rows(), Test: te.Rows(),
-		TestReport: f.test, TestUncalibrated: f.testRaw, ValidReport: f.valid, FitSeconds: f.seconds, Rounds: f.rounds,
+		TestReport: f.test, TestUncalibrated: f.testRaw, ValidReport: f.valid, FitSeconds: f.seconds, Rounds: f.rounds, Calibration: f.calMethod,
 		raw: f.raw, cal: f.cal}, nil
 }
 

@@ -57,7 +57,11 @@ type Options struct {
 	// GBDT and LogReg hold the learner parameters; nil means the defaults.
 	GBDT   *gbdt.Params
 	LogReg *logreg.Params
-	// Calibration is "isotonic" (default), "platt" or "none".
+	// Calibration is "auto" (default), "isotonic", "platt" or "none".
+	// auto picks among the other three by fitting each on the older half of
+	// the validation window and comparing log loss on its newer half, then
+	// refits the winner on the whole window: isotonic regression can overfit
+	// a small or drifting validation window and make the test window worse.
 	Calibration string
 	// SkipTiming trains no payment-timing model.
 	SkipTiming bool
@@ -93,6 +97,8 @@ type Result struct {
 	Rounds int `json:"rounds,omitempty"`
 	// Seconds spent fitting the late-payment model.
 	FitSeconds float64 `json:"fit_seconds"`
+	// Calibration is the calibration method used (see Options.Calibration).
+	Calibration string `json:"calibration"`
 }
 
 // Window describes one set of a split.
@@ -151,11 +157,12 @@ func Train(ctx context.Context, t *features.Table, opt Options) (*Result, error)
 	raw, cal := fitted.raw, fitted.cal
 	res.Model, res.FitSeconds, res.Rounds = fitted.model, fitted.seconds, fitted.rounds
 	res.ValidReport, res.TestReport, res.TestUncalibrated = fitted.valid, fitted.test, fitted.testRaw
+	res.Calibration = fitted.calMethod
 
 	meta := model.Meta{SchemaVersion: SchemaVersion(), TrainFrom: res.Train.From.String(), TrainTo: res.Train.To.String(),
 		CreatedAt: opt.Clock(), Metrics: metrics(res), Calibration: cal,
 		Params: map[string]any{"label": fmt.Sprintf("late: paid more than %d days after due", t.Grace), "grace_days": t.Grace,
-			"horizon": t.Horizon.UTC().Format(time.RFC3339), "split": splitName(opt.Split)}}
+			"horizon": t.Horizon.UTC().Format(time.RFC3339), "split": splitName(opt.Split), "calibration": res.Calibration}}
 	switch {
 	case opt.TimingArtifact != nil:
 		res.Timing = opt.TimingArtifact
@@ -188,6 +195,7 @@ type fitted struct {
 	valid, test, testRaw *eval.Report
 	seconds              float64
 	rounds               int
+	calMethod            string
 }
 
 // fitEvaluate fits kind on tr (early stopping on va), calibrates on va and
@@ -206,7 +214,7 @@ func fitEvaluate(ctx context.Context, kind string, tr, va, te *model.Dataset, op
 	if err != nil {
 		return nil, err
 	}
-	if f.cal, err = fitCalibration(opt.Calibration, validScores, va); err != nil {
+	if f.calMethod, f.cal, err = chooseCalibration(opt.Calibration, validScores, va); err != nil {
 		return nil, err
 	}
 	f.model = model.Calibrated(raw, f.cal)
@@ -249,16 +257,74 @@ func fit(ctx context.Context, kind string, tr, va *model.Dataset, opt Options, l
 	return nil, data.Errorf(data.Invalid, "train: unknown model kind %q (want %s or %s)", kind, KindGBDT, KindLogReg)
 }
 
-func fitCalibration(method string, scores []float64, va *model.Dataset) (calibrate.Calibrator, error) {
+// chooseCalibration fits the requested calibrator, or with "auto" (or "")
+// the one that generalises best across the validation window (see
+// Options.Calibration). It returns the method used.
+func chooseCalibration(method string, scores []float64, va *model.Dataset) (string, calibrate.Calibrator, error) {
+	if method != "" && method != "auto" {
+		c, err := fitCalibration(method, scores, va.Y, va.W)
+		return method, c, err
+	}
+	order := make([]int, len(scores))
+	for i := range order {
+		order[i] = i
+	}
+	if va.Time != nil {
+		slices.SortStableFunc(order, func(a, b int) int { return cmpInt64(va.Time[a], va.Time[b]) })
+	}
+	half := len(order) / 2
+	pick := func(idx []int, v []float64) []float64 {
+		if v == nil {
+			return nil
+		}
+		out := make([]float64, len(idx))
+		for k, i := range idx {
+			out[k] = v[i]
+		}
+		return out
+	}
+	older, newer := order[:half], order[half:]
+	best, bestLoss := "none", math.Inf(1)
+	for _, m := range []string{"none", "platt", "isotonic"} {
+		c, err := fitCalibration(m, pick(older, scores), pick(older, va.Y), pick(older, va.W))
+		if err != nil {
+			continue // e.g. one class only in the older half
+		}
+		p := pick(newer, scores)
+		if c != nil {
+			for i := range p {
+				p[i] = c.Apply(p[i])
+			}
+		}
+		loss, err := eval.LogLoss(pick(newer, va.Y), p, pick(newer, va.W))
+		if err == nil && loss < bestLoss-1e-12 {
+			best, bestLoss = m, loss
+		}
+	}
+	c, err := fitCalibration(best, scores, va.Y, va.W)
+	return best, c, err
+}
+
+func cmpInt64(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func fitCalibration(method string, scores, y, w []float64) (calibrate.Calibrator, error) {
 	switch method {
-	case "", "isotonic":
-		c, err := calibrate.FitIsotonic(scores, va.Y, va.W)
+	case "isotonic":
+		c, err := calibrate.FitIsotonic(scores, y, w)
 		if err != nil {
 			return nil, fmt.Errorf("train: isotonic calibration: %w", err)
 		}
 		return c, nil
 	case "platt":
-		c, err := calibrate.FitPlatt(scores, va.Y, va.W)
+		c, err := calibrate.FitPlatt(scores, y, w)
 		if err != nil {
 			return nil, fmt.Errorf("train: platt calibration: %w", err)
 		}
@@ -266,7 +332,7 @@ func fitCalibration(method string, scores []float64, va *model.Dataset) (calibra
 	case "none":
 		return nil, nil
 	}
-	return nil, data.Errorf(data.Invalid, "train: calibration %q: want isotonic, platt or none", method)
+	return nil, data.Errorf(data.Invalid, "train: calibration %q: want auto, isotonic, platt or none", method)
 }
 
 func predict(m model.Model, d *model.Dataset) ([]float64, error) {

@@ -161,3 +161,28 @@ func TestTrainRejects(t *testing.T) {
 		t.Errorf("3 rows: %v; want invalid", err)
 	}
 }
+
+// TestAutoCalibration: class-balanced logistic regression overstates P(late)
+// when late is the minority class; auto calibration must notice and fix it,
+// and must leave an already calibrated gbdt alone or improve it.
+func TestAutoCalibration(t *testing.T) {
+	tab, _ := world(t, 300)
+	ctx := context.Background()
+	lr := train.DefaultLogReg()
+	lr.Balanced = true
+	res, err := train.Train(ctx, tab, train.Options{Kind: train.KindLogReg, LogReg: &lr, Clock: clock, SkipTiming: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("balanced logreg: calibration %s, test ECE %.4f (uncalibrated %.4f)", res.Calibration, res.TestReport.ECE, res.TestUncalibrated.ECE)
+	if res.Calibration == "none" {
+		t.Fatalf("auto calibration left class-balanced probabilities uncalibrated (test ECE %.4f)", res.TestUncalibrated.ECE)
+	}
+	if res.TestReport.ECE >= res.TestUncalibrated.ECE {
+		t.Fatalf("calibration did not reduce test ECE: %.4f → %.4f", res.TestUncalibrated.ECE, res.TestReport.ECE)
+	}
+	var got string
+	if ok, _ := res.Late.Header.Param("calibration", &got); !ok || got != res.Calibration {
+		t.Fatalf("artifact records calibration %q; want %q", got, res.Calibration)
+	}
+}
