@@ -98,7 +98,7 @@
 // # Imports
 //
 // Standard library, go.yaml.in/yaml/v3 (FX tables), and duesight's data,
-// features, model, scoring/contact and api packages. It must not import a
+// features, model, model/calibrate, scoring/contact and api packages. It must not import a
 // concrete store (data/parquet, data/clickhouse), a model implementation
 // (the program registers the kinds it serves by blank imports), model/train,
 // or the CLI.
