@@ -98,8 +98,9 @@
 // # Imports
 //
 // Standard library, go.yaml.in/yaml/v3 (FX tables), and duesight's data,
-// features, model, model/calibrate, scoring/contact and api packages. It must not import a
-// concrete store (data/parquet, data/clickhouse), a model implementation
-// (the program registers the kinds it serves by blank imports), model/train,
-// or the CLI.
+// features, model, model/calibrate, scoring/contact and api packages. It
+// must not import a concrete store (data/parquet, data/clickhouse), a model
+// implementation (the program registers the kinds it serves by blank
+// imports; the fast paths read the persisted payloads without importing
+// their packages), model/train, or the CLI.
 package scoring
