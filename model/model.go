@@ -181,17 +181,37 @@ func (r Reason) String() string {
 	return fmt.Sprintf("%s=%s %+.4g (%s)", r.Feature, v, r.Contribution, r.Direction)
 }
 
-// TopReasons sorts reasons in place by decreasing |Contribution| (ties keep
-// their input order, i.e. feature order) and returns the first k (all when
-// k ≤ 0 or k ≥ len).
+// TopReasons reorders reasons in place so that its first k entries are the
+// k largest by |Contribution|, in decreasing order (ties keep their input
+// order, i.e. feature order), and returns them (all, fully sorted, when
+// k ≤ 0 or k ≥ len). Entries after the first k are in no particular order.
 func TopReasons(reasons []Reason, k int) []Reason {
-	slices.SortStableFunc(reasons, func(a, b Reason) int {
+	byMagnitude := func(a, b Reason) int {
 		return cmp.Compare(math.Abs(b.Contribution), math.Abs(a.Contribution))
-	})
-	if k > 0 && k < len(reasons) {
-		reasons = reasons[:k]
 	}
-	return reasons
+	if k <= 0 || k >= len(reasons) || k > 16 {
+		slices.SortStableFunc(reasons, byMagnitude)
+		if k > 0 && k < len(reasons) {
+			reasons = reasons[:k]
+		}
+		return reasons
+	}
+	// Stable selection of the k largest: O(n·k) instead of a full sort,
+	// for the few reason codes served with every score.
+	for i := 0; i < k; i++ {
+		best := i
+		for j := i + 1; j < len(reasons); j++ {
+			if byMagnitude(reasons[j], reasons[best]) < 0 {
+				best = j
+			}
+		}
+		if best != i {
+			r := reasons[best]
+			copy(reasons[i+1:best+1], reasons[i:best])
+			reasons[i] = r
+		}
+	}
+	return reasons[:k]
 }
 
 // CheckRow returns an error when len(row) does not match the predictor's

@@ -772,3 +772,52 @@ func fixChecksum(b []byte) {
 	sum := crc32.Checksum(b[:len(b)-4], crc32.MakeTable(crc32.Castagnoli))
 	binary.LittleEndian.PutUint32(b[len(b)-4:], sum)
 }
+
+// Path contributions sum to the margin and agree with TreeSHAP on a single
+// stump (where both methods give the same attribution).
+func TestPathContributions(t *testing.T) {
+	d, _ := synthSplit(4000, 7)
+	p := gbdt.DefaultParams()
+	p.NumRounds, p.MaxDepth = 30, 4
+	e, err := gbdt.Train(context.Background(), d, nil, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	F := e.NumFeatures()
+	row := make([]float64, F)
+	for i := 0; i < 200; i++ {
+		for j := range row {
+			row[j] = d.X[j][i]
+		}
+		phi, err := e.PathContributions(nil, row)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := e.PredictRaw(nil, row)
+		var sum float64
+		for _, v := range phi {
+			sum += v
+		}
+		if math.Abs(sum-raw[0]) > 1e-9*math.Max(1, math.Abs(raw[0])) {
+			t.Fatalf("row %d: Σφ = %v, margin %v", i, sum, raw[0])
+		}
+	}
+	p.NumRounds, p.MaxDepth = 1, 1
+	stump, err := gbdt.Train(context.Background(), d, nil, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for j := range row {
+		row[j] = d.X[j][0]
+	}
+	a, _ := stump.PathContributions(nil, row)
+	b, _ := stump.Contributions(nil, row)
+	for j := range a {
+		if math.Abs(a[j]-b[j]) > 1e-12 {
+			t.Fatalf("stump: path φ[%d] = %v, TreeSHAP %v", j, a[j], b[j])
+		}
+	}
+	if _, err := e.PathContributions(nil, row[:F-1]); err == nil {
+		t.Fatal("a short row was accepted")
+	}
+}
