@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -52,8 +53,19 @@ func (s *Server) score(c *gin.Context) {
 		return
 	}
 	s.metrics.scores.WithLabelValues(resp.ModelVersion).Add(float64(len(resp.Scores)))
-	s.writeJSON(c, http.StatusOK, resp)
+	buf := scoreBuffers.Get().(*[]byte)
+	*buf = resp.AppendJSON((*buf)[:0])
+	s.write(c, http.StatusOK, "application/json", *buf)
+	if cap(*buf) <= maxPooledBuffer {
+		scoreBuffers.Put(buf)
+	}
 }
+
+// scoreBuffers recycles score response buffers; those grown beyond
+// maxPooledBuffer (large batches) are left to the garbage collector.
+var scoreBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+const maxPooledBuffer = 1 << 20
 
 func checkScoreResponse(req *ScoreRequest, resp *ScoreResponse) error {
 	switch {

@@ -3,14 +3,13 @@ package api
 import (
 	"math"
 	"strconv"
-	"unicode/utf8"
 )
 
 // MarshalJSON writes the reason with a NaN (missing) value as null.
 func (r Reason) MarshalJSON() ([]byte, error) {
 	b := make([]byte, 0, 64+len(r.Feature))
 	b = append(b, `{"feature":`...)
-	b = appendJSONString(b, r.Feature)
+	b = appendHTMLSafeString(b, r.Feature)
 	b = append(b, `,"value":`...)
 	b = appendJSONFloat(b, r.Value)
 	b = append(b, `,"contribution":`...)
@@ -43,44 +42,3 @@ func appendJSONFloat(b []byte, f float64) []byte {
 
 const hexDigits = "0123456789abcdef"
 
-// appendJSONString appends s as a JSON string; invalid UTF-8 becomes U+FFFD.
-func appendJSONString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
-}

@@ -201,6 +201,29 @@ func (s *State) Watermark() time.Time {
 	return time.Unix(s.wm, 0).UTC()
 }
 
+// Compact releases the spare capacity of the state's lists (open invoices,
+// pending promises, recent contacts, held prepayments): after a replay they
+// hold up to twice what they need. Long-lived serving states call it once
+// loaded; applying later events grows the lists again as needed.
+func (s *State) Compact() {
+	s.open = shrink(s.open)
+	s.pending = shrink(s.pending)
+	s.recentC = shrink(s.recentC)
+	s.prepaid = shrink(s.prepaid)
+}
+
+func shrink[T any](v []T) []T {
+	if len(v) == 0 {
+		return nil
+	}
+	if cap(v) == len(v) {
+		return v
+	}
+	out := make([]T, len(v))
+	copy(out, v)
+	return out
+}
+
 // SizeBytes estimates the memory the state holds: the struct plus the
 // capacity of its lists (the currency string is shared with the Account).
 func (s *State) SizeBytes() int {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/duesight/duesight/data"
+	"github.com/duesight/duesight/data/datatest"
 	"github.com/duesight/duesight/features"
 )
 
@@ -235,5 +236,32 @@ func TestStateMemory(t *testing.T) {
 	t.Logf("estimated state size: %d bytes/account (SizeBytes)", per)
 	if per > 1024 {
 		t.Fatalf("%d bytes/account, goal ≤ 1024", per)
+	}
+}
+
+// Compact keeps every feature value and does not grow the state.
+func TestCompactKeepsFeatures(t *testing.T) {
+	b := datatest.Sample(datatest.SampleOptions{Seed: 31, Accounts: 40})
+	hs := datatest.Group(b)
+	for _, h := range hs {
+		cut := data.NewDate(2023, 6, 1).Time()
+		st, err := features.Replay(h, cut)
+		if err != nil {
+			t.Fatal(err)
+		}
+		inv := data.Invoice{ID: "probe", AccountID: h.Account.ID, IssueDate: data.NewDate(2023, 6, 1), DueDate: data.NewDate(2023, 7, 1),
+			Amount: 1000, Currency: h.Account.Currency}
+		before := st.Vector(cut, inv, nil)
+		size := st.SizeBytes()
+		st.Compact()
+		after := st.Vector(cut, inv, nil)
+		for j := range before {
+			if !(before[j] == after[j] || before[j] != before[j] && after[j] != after[j]) {
+				t.Fatalf("%s: feature %d changed by Compact: %v → %v", h.Account.ID, j, before[j], after[j])
+			}
+		}
+		if st.SizeBytes() > size {
+			t.Fatalf("%s: Compact grew the state from %d to %d bytes", h.Account.ID, size, st.SizeBytes())
+		}
 	}
 }

@@ -323,6 +323,7 @@ func (t *table) build(h *data.History, cut time.Time, fb *delayHist) (built, err
 	if err != nil {
 		return built{}, err
 	}
+	st.Compact() // the state lives as long as the server: drop the replay's spare capacity
 	a := &account{st: st}
 	a.setAttrs(t.in, &h.Account)
 	idx := make(map[string]int, len(h.Invoices))

@@ -6,6 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -48,6 +50,7 @@ func serveCommand() command {
 			workers := fs.Int("workers", 0, "goroutines for state loading, batch scoring and ranking (0: GOMAXPROCS);\n"+
 				"memory: about 1.1 KiB of heap per account (2x that during a resync); GOMEMLIMIT and GOGC tune the GC")
 			protect := fs.Bool("protect-metrics", false, "require an admin key for /metrics")
+			debugAddr := fs.String("debug-addr", "", "serve Go's profiler (net/http/pprof) on this separate address, e.g. 127.0.0.1:6060;\nkeep it on loopback: it is not authenticated")
 			wait := fs.Bool("wait-for-better-channel", false, "worklist: let a channel allowed only later (e.g. a call at 08:00 local)\n"+
 				"beat one allowed now when its delay-discounted value is higher (default: a channel allowed now wins)")
 			return func(ctx context.Context, a *app, args []string) error {
@@ -94,6 +97,13 @@ func serveCommand() command {
 					Clock: a.now, RateLimit: api.RateLimit{PerSecond: *rate}, ProtectMetrics: *protect})
 				if err != nil {
 					return err
+				}
+				if *debugAddr != "" {
+					stop, err := startDebugServer(*debugAddr)
+					if err != nil {
+						return err
+					}
+					defer stop()
 				}
 				return a.serve(ctx, svc, srv, reg, *addr, *cert, *key, *resync)
 			}
@@ -181,4 +191,22 @@ func (a *app) keepFresh(ctx context.Context, svc *scoring.Service, hup <-chan os
 		}
 		debug.FreeOSMemory() // the previous state is garbage now
 	}
+}
+
+// startDebugServer serves net/http/pprof on its own listener and mux (the
+// API's mux never exposes it). stop closes it.
+func startDebugServer(addr string) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("--debug-addr %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = hs.Serve(ln) }()
+	return func() { _ = hs.Close() }, nil
 }

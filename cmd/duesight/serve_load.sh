@@ -4,7 +4,7 @@
 #   cmd/duesight/serve_load.sh [ACCOUNTS]          (from the repository root)
 #
 # ACCOUNTS (default 100000) accounts are generated into a serving store; a
-# logistic-regression model (with its payment-timing model) is trained on a
+# model of kind $KIND (default gbdt; logreg also) with its payment-timing model is trained on a
 # separate 5,000-account store with the same seed (synth accounts are a
 # prefix, so the model fits the served population) and activated. The
 # server is started with no rate limit; then
@@ -35,18 +35,19 @@ BIN=$WORK/duesight
 echo "work directory: $WORK"
 go build -o "$BIN" ./cmd/duesight
 
-if [ ! -f "$WORK/models/state.json" ]; then
-  echo "== training a logreg model on 5,000 accounts"
+KIND=${KIND:-gbdt}
+if [ ! -f "$WORK/train/manifest.json" ]; then
   "$BIN" --store "file://$WORK/train" gen --accounts 5000 --to 2025-07-01 --truth "" >/dev/null
-  "$BIN" --store "file://$WORK/train" train --kind logreg --models "$WORK/models" --activate yes --format text
 fi
+echo "== training a $KIND model on 5,000 accounts"
+"$BIN" --store "file://$WORK/train" train --kind "$KIND" --models "$WORK/models" --activate yes --format text | tail -2
 if [ ! -f "$WORK/serve-$ACCOUNTS/manifest.json" ]; then
   echo "== generating $ACCOUNTS accounts"
   /usr/bin/time -f "gen: %e s, max RSS %M KiB" \
     "$BIN" --store "file://$WORK/serve-$ACCOUNTS" gen --accounts "$ACCOUNTS" --to 2025-07-01 --truth "" --format text
 fi
 KEY=$("$BIN" keys create --role admin --keys "$WORK/keys.json" --name load --format json |
-  python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')
+  /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')
 
 PORT=${PORT:-18080}
 URL=http://127.0.0.1:$PORT
@@ -69,7 +70,7 @@ grep -E 'VmRSS|VmHWM' /proc/$PID/status
 curl -s "$URL/metrics" | grep -E '^duesight_feature_state_(entries|bytes)'
 
 echo "== collecting open invoice ids"
-python3 - "$URL" "$KEY" "$WORK/ids.txt" <<'PY'
+/usr/bin/python3 - "$URL" "$KEY" "$WORK/ids.txt" <<'PY'
 import json, sys, urllib.request
 url, key, out = sys.argv[1], sys.argv[2], sys.argv[3]
 ids = []

@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"slices"
+	"sync"
 
 	"github.com/duesight/duesight/model"
 	"github.com/duesight/duesight/model/gbdt"
@@ -144,27 +146,51 @@ func (m *Model) PredictBatch(X [][]float64, out []float64) error {
 // (gbdt.Ensemble.PathContributions: they sum, with the bias, to the margin)
 // at the cost of one prediction, fast enough for every served score.
 func (m *Model) Explain(row []float64, k int) []model.Reason {
-	phi, err := m.e.PathContributions(nil, row)
-	if err != nil {
-		return nil
-	}
-	return m.reasons(row, phi, k)
+	return m.explain(row, k, m.e.PathContributions)
 }
 
 // ExplainExact is Explain with exact TreeSHAP contributions (consistent
 // attributions, for analysts; about 1–2 ms per row for a few hundred trees).
 func (m *Model) ExplainExact(row []float64, k int) []model.Reason {
-	phi, err := m.e.Contributions(nil, row)
+	return m.explain(row, k, m.e.Contributions)
+}
+
+// phiBuffers recycles contribution vectors between calls.
+var phiBuffers = sync.Pool{New: func() any { return new([]float64) }}
+
+func (m *Model) explain(row []float64, k int, contrib func(dst, row []float64) ([]float64, error)) []model.Reason {
+	buf := phiBuffers.Get().(*[]float64)
+	defer phiBuffers.Put(buf)
+	phi, err := contrib((*buf)[:0], row)
+	*buf = phi
 	if err != nil {
 		return nil
 	}
-	return m.reasons(row, phi, k)
-}
-
-func (m *Model) reasons(row, phi []float64, k int) []model.Reason {
-	reasons := make([]model.Reason, len(m.names))
-	for j, name := range m.names {
-		reasons[j] = model.Reason{Feature: name, Value: row[j], Contribution: phi[j], Direction: model.DirectionOf(phi[j])}
+	F := len(m.names)
+	if k <= 0 || k >= F || k > 16 {
+		reasons := make([]model.Reason, F)
+		for j, name := range m.names {
+			reasons[j] = model.Reason{Feature: name, Value: row[j], Contribution: phi[j], Direction: model.DirectionOf(phi[j])}
+		}
+		return model.TopReasons(reasons, k)
 	}
-	return model.TopReasons(reasons, k)
+	// The k largest |φ|, ties to the earlier feature (as TopReasons orders
+	// them), without building a Reason per feature.
+	out := make([]model.Reason, 0, k)
+	var picked [16]int
+	for len(out) < k {
+		best := -1
+		for j := 0; j < F; j++ {
+			if best >= 0 && !(math.Abs(phi[j]) > math.Abs(phi[best])) {
+				continue
+			}
+			if !slices.Contains(picked[:len(out)], j) {
+				best = j
+			}
+		}
+		picked[len(out)] = best
+		out = append(out, model.Reason{Feature: m.names[best], Value: row[best], Contribution: phi[best],
+			Direction: model.DirectionOf(phi[best])})
+	}
+	return out
 }

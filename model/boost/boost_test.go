@@ -145,3 +145,37 @@ func TestRejectsNonBinary(t *testing.T) {
 		t.Fatal("Wrap accepted a regression ensemble")
 	}
 }
+
+// The top-k selection of Explain equals sorting every contribution.
+func TestExplainTopKMatchesFullSort(t *testing.T) {
+	d := dataset(3000, 3)
+	m, err := boost.Fit(context.Background(), d, dataset(500, 4), params())
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := make([]float64, 3)
+	for i := 0; i < 300; i++ {
+		row = d.Row(i, row)
+		all := m.Explain(row, 0)
+		for k := 1; k <= 3; k++ {
+			got := m.Explain(row, k)
+			if len(got) != k {
+				t.Fatalf("row %d k=%d: %d reasons", i, k, len(got))
+			}
+			for r := range got {
+				if got[r].Feature != all[r].Feature || got[r].Contribution != all[r].Contribution {
+					t.Fatalf("row %d k=%d: reason %d = %+v; full sort gives %+v", i, k, r, got[r], all[r])
+				}
+			}
+		}
+		exact := m.ExplainExact(row, 0)
+		var a, b float64
+		for r := range all {
+			a += all[r].Contribution
+			b += exact[r].Contribution
+		}
+		if math.Abs(a-b) > 1e-9 { // both sum (with the same bias) to the margin
+			t.Fatalf("row %d: path Σφ %v, TreeSHAP Σφ %v", i, a, b)
+		}
+	}
+}
