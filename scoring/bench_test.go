@@ -24,8 +24,19 @@ func benchItems(b *testing.B, e *env, n int) []api.ScoreItem {
 // invoices/s metric is the throughput inside one batch request.
 func BenchmarkScore(b *testing.B) {
 	e := newEnv(b, envOptions{noServer: true})
-	for _, n := range []int{1, 100, 1000, 10000} {
-		b.Run(fmt.Sprintf("batch=%d", n), func(b *testing.B) {
+	for _, kind := range []struct{ name, version string }{{"logreg", fixtureVers.m1}, {"gbdt", fixtureVers.m3}} {
+		if _, err := e.svc.ActivateModel(context.Background(), kind.version); err != nil {
+			b.Fatal(err)
+		}
+		for _, n := range []int{1, 100, 1000, 10000} {
+			benchScore(b, e, kind.name, n)
+		}
+	}
+}
+
+func benchScore(b *testing.B, e *env, kind string, n int) {
+	{
+		b.Run(fmt.Sprintf("kind=%s/batch=%d", kind, n), func(b *testing.B) {
 			req := &api.ScoreRequest{Items: benchItems(b, e, n)}
 			b.ReportAllocs()
 			b.ResetTimer()

@@ -171,3 +171,28 @@ func TestScoreFallbackTiming(t *testing.T) {
 		}
 	}
 }
+
+// TestScoreEqualsOfflineGBDT: the same zero-skew check for a gbdt model
+// (scores and path-based reason codes).
+func TestScoreEqualsOfflineGBDT(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	e.must(200, "POST", "/v1/models/"+fixtureVers.m3+"/activate", api.RoleAdmin, nil, nil)
+	om := loadOffline(t, e.reg, fixtureVers.m3)
+	invs := openInvoices(t, e.store, 40)
+	items := make([]map[string]any, len(invs))
+	for i, inv := range invs {
+		items[i] = map[string]any{"invoice_id": inv.ID}
+	}
+	var resp wireScoreResponse
+	e.must(200, "POST", "/v1/score", api.RoleAnalyst, map[string]any{"invoices": items}, &resp)
+	if resp.ModelVersion != fixtureVers.m3 {
+		t.Fatalf("model %s, want %s", resp.ModelVersion, fixtureVers.m3)
+	}
+	for i, inv := range invs {
+		h, err := e.store.History(context.Background(), inv.AccountID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkOffline(t, om, h, inv, fixtureNow, resp.Scores[i])
+	}
+}

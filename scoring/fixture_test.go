@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/duesight/duesight/model/boost"
+	"github.com/duesight/duesight/model/gbdt"
 	"io"
 	"iter"
 	"log/slog"
@@ -51,7 +53,7 @@ var (
 	fixtureTo   = data.NewDate(2025, 7, 1)
 	fixtureNow  = time.Date(2025, 7, 1, 14, 0, 0, 0, time.UTC) // a Tuesday
 	fixtureDir  string
-	fixtureVers struct{ m1, m2, tm string }
+	fixtureVers struct{ m1, m2, m3, tm string } // logreg+timing, logreg alone, gbdt+timing, timing
 )
 
 func TestMain(m *testing.M) {
@@ -125,6 +127,12 @@ func buildFixture(ctx context.Context, dir string) error {
 	if err != nil {
 		return fmt.Errorf("fit m2: %w", err)
 	}
+	gp := gbdt.DefaultParams()
+	gp.NumRounds, gp.MaxDepth, gp.Eta = 60, 5, 0.2
+	gb, err := boost.Fit(ctx, d, nil, gp)
+	if err != nil {
+		return fmt.Errorf("fit m3: %w", err)
+	}
 	// Timing: Y = days late of paid invoices, last observed day otherwise.
 	last := features.LastKnownDay(tab.Horizon)
 	td := &model.Dataset{Names: tab.Names, X: tab.X, Y: make([]float64, tab.Len())}
@@ -163,6 +171,9 @@ func buildFixture(ctx context.Context, dir string) error {
 		return err
 	}
 	if fixtureVers.m2, err = put(lr2, meta(nil)); err != nil {
+		return err
+	}
+	if fixtureVers.m3, err = put(gb, meta(map[string]any{scoring.TimingParam: fixtureVers.tm})); err != nil {
 		return err
 	}
 	return reg.Activate(ctx, fixtureVers.m1)
