@@ -66,3 +66,27 @@ func (m *CalibratedModel) Params() any {
 	}
 	return nil
 }
+
+// PredictExplainer is implemented by models that score and explain a row in
+// one pass, faster than PredictProba followed by Explain. PredictExplain
+// returns exactly PredictProba(row) and appends exactly Explain(row, k) to
+// dst[:0] (k ≥ 1).
+type PredictExplainer interface {
+	PredictExplain(row []float64, k int, dst []Reason) (float64, []Reason)
+}
+
+// PredictExplain scores and explains row with any model, in one pass when it
+// implements PredictExplainer.
+func PredictExplain(m Model, row []float64, k int, dst []Reason) (float64, []Reason) {
+	if pe, ok := m.(PredictExplainer); ok {
+		return pe.PredictExplain(row, k, dst)
+	}
+	return m.PredictProba(row), append(dst[:0], m.Explain(row, k)...)
+}
+
+// PredictExplain implements PredictExplainer: the base model's one-pass
+// result with the probability calibrated.
+func (m *CalibratedModel) PredictExplain(row []float64, k int, dst []Reason) (float64, []Reason) {
+	p, r := PredictExplain(m.Base, row, k, dst)
+	return m.Calibrator.Apply(p), r
+}

@@ -155,7 +155,8 @@ func TestEndpoints(t *testing.T) {
 	for _, m := range ml.Models {
 		versions = append(versions, m.Version)
 	}
-	if ml.Active != fixtureVers.m1 || len(ml.Models) != 2 || !strings.Contains(strings.Join(versions, ","), fixtureVers.m2) {
+	if ml.Active != fixtureVers.m1 || len(ml.Models) != 3 || !strings.Contains(strings.Join(versions, ","), fixtureVers.m2) ||
+		!strings.Contains(strings.Join(versions, ","), fixtureVers.m3) || strings.Contains(strings.Join(versions, ","), fixtureVers.tm) {
 		t.Errorf("models %+v (the timing model %s must not be listed)", ml, fixtureVers.tm)
 	}
 	var act api.ActivateResult

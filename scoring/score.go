@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"github.com/duesight/duesight/model"
 	"math"
 	"slices"
 	"sync"
@@ -17,11 +18,12 @@ import (
 
 // scratch is a worker's reusable buffers (pooled per Service).
 type scratch struct {
-	vec    []float64
-	timing timingScratch
-	past   []data.Contact
-	top    []int
-	tc     []float64
+	vec     []float64
+	timing  timingScratch
+	past    []data.Contact
+	top     []int
+	tc      []float64
+	reasons []model.Reason
 }
 
 func (s *Service) getScratch() *scratch   { return s.scratch.Get().(*scratch) }
@@ -227,16 +229,17 @@ func (j *scoreJob) fill(sc *scratch, i int, vec []float64, inv *data.Invoice) er
 			f := sc.top[r]
 			reasons = append(reasons, api.Reason{Feature: b.fast.names[f], Value: vec[f], Contribution: sc.tc[r]})
 		}
+	} else if j.k > 0 {
+		// One pass when the model supports it (gbdt: a single tree walk).
+		p, sc.reasons = model.PredictExplain(b.late, vec, j.k, sc.reasons)
+		for _, r := range sc.reasons {
+			if len(reasons) == j.k {
+				break
+			}
+			reasons = append(reasons, api.Reason{Feature: r.Feature, Value: r.Value, Contribution: r.Contribution})
+		}
 	} else {
 		p = b.late.PredictProba(vec)
-		if j.k > 0 {
-			for _, r := range b.late.Explain(vec, j.k) {
-				if len(reasons) == j.k {
-					break
-				}
-				reasons = append(reasons, api.Reason{Feature: r.Feature, Value: r.Value, Contribution: r.Contribution})
-			}
-		}
 	}
 	if math.IsNaN(p) {
 		return data.Errorf(data.Internal, "model %s returned NaN for a score", b.version)

@@ -166,29 +166,53 @@ func (m *Model) explain(row []float64, k int, contrib func(dst, row []float64) (
 	if err != nil {
 		return nil
 	}
+	return m.topReasons(row, phi, k, nil)
+}
+
+// PredictExplain implements model.PredictExplainer: Predict and the path
+// contributions of Explain in one walk of the trees (gbdt.PredictExplain,
+// bit-identical to PredictProba).
+func (m *Model) PredictExplain(row []float64, k int, dst []model.Reason) (float64, []model.Reason) {
+	buf := phiBuffers.Get().(*[]float64)
+	defer phiBuffers.Put(buf)
+	var pred [1]float64
+	p, phi, err := m.e.PredictExplain(pred[:0], (*buf)[:0], row)
+	*buf = phi
+	if err != nil {
+		panic(fmt.Sprintf("boost: %v", err)) // a row of the wrong length, as PredictProba
+	}
+	return p[0], m.topReasons(row, phi, k, dst[:0])
+}
+
+// topReasons appends the k largest contributions (all, sorted, when k ≤ 0
+// or k ≥ the feature count) to dst.
+func (m *Model) topReasons(row, phi []float64, k int, dst []model.Reason) []model.Reason {
 	F := len(m.names)
 	if k <= 0 || k >= F || k > 16 {
 		reasons := make([]model.Reason, F)
 		for j, name := range m.names {
 			reasons[j] = model.Reason{Feature: name, Value: row[j], Contribution: phi[j], Direction: model.DirectionOf(phi[j])}
 		}
-		return model.TopReasons(reasons, k)
+		return append(dst, model.TopReasons(reasons, k)...)
 	}
 	// The k largest |φ|, ties to the earlier feature (as TopReasons orders
 	// them), without building a Reason per feature.
-	out := make([]model.Reason, 0, k)
+	out := dst
+	if out == nil {
+		out = make([]model.Reason, 0, k)
+	}
 	var picked [16]int
-	for len(out) < k {
+	for n := 0; n < k; n++ {
 		best := -1
 		for j := 0; j < F; j++ {
 			if best >= 0 && !(math.Abs(phi[j]) > math.Abs(phi[best])) {
 				continue
 			}
-			if !slices.Contains(picked[:len(out)], j) {
+			if !slices.Contains(picked[:n], j) {
 				best = j
 			}
 		}
-		picked[len(out)] = best
+		picked[n] = best
 		out = append(out, model.Reason{Feature: m.names[best], Value: row[best], Contribution: phi[best],
 			Direction: model.DirectionOf(phi[best])})
 	}

@@ -1,8 +1,11 @@
 package boost_test
 
 import (
+	"slices"
+
 	"bytes"
 	"context"
+	"github.com/duesight/duesight/model/calibrate"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -176,6 +179,40 @@ func TestExplainTopKMatchesFullSort(t *testing.T) {
 		}
 		if math.Abs(a-b) > 1e-9 { // both sum (with the same bias) to the margin
 			t.Fatalf("row %d: path Σφ %v, TreeSHAP Σφ %v", i, a, b)
+		}
+	}
+}
+
+// PredictExplain equals PredictProba and Explain exactly, also calibrated.
+func TestPredictExplainEqualsSeparateCalls(t *testing.T) {
+	d := dataset(3000, 21)
+	raw, err := boost.Fit(context.Background(), d, dataset(500, 22), params())
+	if err != nil {
+		t.Fatal(err)
+	}
+	scores := make([]float64, d.Rows())
+	if err := raw.PredictBatch(d.X, scores); err != nil {
+		t.Fatal(err)
+	}
+	cal, err := calibrate.FitIsotonic(scores, d.Y, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := make([]float64, 3)
+	var dst []model.Reason
+	for _, m := range []model.Model{raw, model.Calibrated(raw, cal)} {
+		for i := 0; i < 300; i++ {
+			row = d.Row(i, row)
+			for k := 1; k <= 2; k++ {
+				var p float64
+				p, dst = model.PredictExplain(m, row, k, dst)
+				if want := m.PredictProba(row); p != want {
+					t.Fatalf("row %d: PredictExplain p %v, PredictProba %v", i, p, want)
+				}
+				if want := m.Explain(row, k); !slices.Equal(dst, want) {
+					t.Fatalf("row %d k %d: reasons %v, Explain %v", i, k, dst, want)
+				}
+			}
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"math"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 
@@ -819,5 +820,36 @@ func TestPathContributions(t *testing.T) {
 	}
 	if _, err := e.PathContributions(nil, row[:F-1]); err == nil {
 		t.Fatal("a short row was accepted")
+	}
+}
+
+// PredictExplain returns exactly Predict and PathContributions.
+func TestPredictExplainMatches(t *testing.T) {
+	for _, obj := range []gbdt.Objective{gbdt.BinaryLogistic, gbdt.RegSquaredError} {
+		d, _ := synthSplit(3000, 11)
+		p := gbdt.DefaultParams()
+		p.Objective, p.NumRounds, p.MaxDepth = obj, 40, 5
+		e, err := gbdt.Train(context.Background(), d, nil, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		row := make([]float64, e.NumFeatures())
+		for i := 0; i < 500; i++ {
+			for j := range row {
+				row[j] = d.X[j][i]
+			}
+			pred, phi, err := e.PredictExplain(nil, nil, row)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, _ := e.Predict(nil, row)
+			wantPhi, _ := e.PathContributions(nil, row)
+			if pred[0] != want[0] {
+				t.Fatalf("%s row %d: PredictExplain %v, Predict %v", obj, i, pred[0], want[0])
+			}
+			if !slices.Equal(phi, wantPhi) {
+				t.Fatalf("%s row %d: contributions differ", obj, i)
+			}
+		}
 	}
 }

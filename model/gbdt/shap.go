@@ -234,3 +234,40 @@ func (e *Ensemble) PathContributions(dst, row []float64) ([]float64, error) {
 	}
 	return dst, nil
 }
+
+// PredictExplain appends Predict(row) to pred[:0] and PathContributions(row)
+// to phi[:0] in one walk of every tree. The prediction is bit-identical to
+// Predict's: margins start at the base and add each tree's leaf value in
+// tree order, as PredictRaw does.
+func (e *Ensemble) PredictExplain(pred, phi, row []float64) ([]float64, []float64, error) {
+	if err := e.checkRow(row); err != nil {
+		return pred[:0], phi[:0], err
+	}
+	F := e.numFeature
+	need := len(e.base) * (F + 1)
+	if cap(phi) < need {
+		phi = make([]float64, need)
+	}
+	phi = phi[:need]
+	clear(phi)
+	pred = append(pred[:0], e.base...)
+	for t, root := range e.roots {
+		g := int(e.group[t])
+		p := phi[g*(F+1) : (g+1)*(F+1)]
+		p[F] += e.means[root]
+		i := root
+		for !e.isLeaf(i) {
+			nd := &e.nodes[i]
+			f := nd.feature()
+			j := nd.next(row[f])
+			p[f] += e.means[j] - e.means[i]
+			i = j
+		}
+		pred[g] += e.values[i]
+	}
+	for k := range e.base {
+		phi[k*(F+1)+F] += e.base[k]
+	}
+	transformInto(e.objective, pred, pred)
+	return pred, phi, nil
+}
