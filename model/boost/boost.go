@@ -195,26 +195,35 @@ func (m *Model) topReasons(row, phi []float64, k int, dst []model.Reason) []mode
 		}
 		return append(dst, model.TopReasons(reasons, k)...)
 	}
-	// The k largest |φ|, ties to the earlier feature (as TopReasons orders
-	// them), without building a Reason per feature.
+	// The k largest |φ| in one pass, kept in decreasing order; a later
+	// feature displaces an earlier one only when strictly larger, so ties go
+	// to the earlier feature (as TopReasons orders them).
+	var top [16]int
+	var mag [16]float64
+	n := 0
+	for j := 0; j < F; j++ {
+		a := math.Abs(phi[j])
+		if n == k && !(a > mag[n-1]) {
+			continue
+		}
+		p := n
+		if n < k {
+			n++
+		} else {
+			p = k - 1
+		}
+		for p > 0 && a > mag[p-1] {
+			top[p], mag[p] = top[p-1], mag[p-1]
+			p--
+		}
+		top[p], mag[p] = j, a
+	}
 	out := dst
 	if out == nil {
 		out = make([]model.Reason, 0, k)
 	}
-	var picked [16]int
-	for n := 0; n < k; n++ {
-		best := -1
-		for j := 0; j < F; j++ {
-			if best >= 0 && !(math.Abs(phi[j]) > math.Abs(phi[best])) {
-				continue
-			}
-			if !slices.Contains(picked[:n], j) {
-				best = j
-			}
-		}
-		picked[n] = best
-		out = append(out, model.Reason{Feature: m.names[best], Value: row[best], Contribution: phi[best],
-			Direction: model.DirectionOf(phi[best])})
+	for _, j := range top[:n] {
+		out = append(out, model.Reason{Feature: m.names[j], Value: row[j], Contribution: phi[j], Direction: model.DirectionOf(phi[j])})
 	}
 	return out
 }
