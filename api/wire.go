@@ -41,4 +41,3 @@ func appendJSONFloat(b []byte, f float64) []byte {
 }
 
 const hexDigits = "0123456789abcdef"
-
