@@ -168,8 +168,13 @@ func learnerParams(kind string, params []string) (*gbdt.Params, *logreg.Params, 
 			}
 		}
 		return nil, &p, nil
+	case train.KindForest:
+		if len(params) > 0 {
+			return nil, nil, usagef("--param: the forest baseline takes no parameters")
+		}
+		return nil, nil, nil
 	}
-	return nil, nil, usagef("--kind %q: want gbdt or logreg", kind)
+	return nil, nil, usagef("--kind %q: want gbdt, logreg or forest (golearn baseline)", kind)
 }
 
 func trainCommand() command {
@@ -177,7 +182,7 @@ func trainCommand() command {
 		name:    "train",
 		summary: "train late-payment and payment-timing models on the stored history, evaluate them on a time-ordered test window, register them",
 		flags: func(fs *flag.FlagSet) func(context.Context, *app, []string) error {
-			kinds := fs.String("kind", "gbdt", "model kinds to train and compare, comma-separated: gbdt, logreg")
+			kinds := fs.String("kind", "gbdt", "model kinds to train and compare, comma-separated: gbdt, logreg, forest\n(golearn random forest, a comparison baseline fitted on ≤ 20,000 sampled rows)")
 			var params multiFlag
 			fs.Var(&params, "param", "learner parameter name=value (XGBoost names for gbdt, e.g. eta=0.05; repeatable; applies to every kind given)")
 			calib := fs.String("calibration", "auto", "calibration fitted on the validation window: auto (the best of none, platt, isotonic on a time-ordered\nhold-out of that window), isotonic, platt or none")

@@ -110,7 +110,7 @@ func Fit(ctx context.Context, d *model.Dataset, p Params, lg *slog.Logger) (*Mod
 			}
 		}
 		if c == 0 {
-			return nil, fmt.Errorf("forest: %w: feature %q is missing in every training row", model.ErrInvalidData, d.Names[j])
+			continue // missing in every row: filled with 0, a constant no tree can split on
 		}
 		fill[j] = s / float64(c)
 	}

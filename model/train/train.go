@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"math/rand/v2"
 	"slices"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/duesight/duesight/model/boost"
 	"github.com/duesight/duesight/model/calibrate"
 	"github.com/duesight/duesight/model/eval"
+	"github.com/duesight/duesight/model/forest"
 	"github.com/duesight/duesight/model/gbdt"
 	"github.com/duesight/duesight/model/logreg"
 	"github.com/duesight/duesight/model/timing"
@@ -24,7 +26,14 @@ import (
 const (
 	KindGBDT   = boost.Kind
 	KindLogReg = "logreg"
+	// KindForest is golearn's random forest, a comparison baseline only: it
+	// is fitted on a seeded sample of at most ForestSampleRows training rows
+	// (golearn's trees are slow) and is not reproducible (see model/forest).
+	KindForest = "forest"
 )
+
+// ForestSampleRows caps the training rows of the forest baseline.
+const ForestSampleRows = 20000
 
 // SchemaVersion is the model.Schema version string of models trained on
 // the current feature catalog.
@@ -253,8 +262,20 @@ func fit(ctx context.Context, kind string, tr, va *model.Dataset, opt Options, l
 			return nil, fmt.Errorf("train: logreg: %w", err)
 		}
 		return m, nil
+	case KindForest:
+		sample := tr
+		if n := tr.Rows(); n > ForestSampleRows {
+			idx := rand.New(rand.NewPCG(1, 2)).Perm(n)[:ForestSampleRows]
+			slices.Sort(idx)
+			sample = tr.Subset(idx)
+		}
+		m, err := forest.Fit(ctx, sample, forest.Params{}, log)
+		if err != nil {
+			return nil, fmt.Errorf("train: forest baseline: %w", err)
+		}
+		return m, nil
 	}
-	return nil, data.Errorf(data.Invalid, "train: unknown model kind %q (want %s or %s)", kind, KindGBDT, KindLogReg)
+	return nil, data.Errorf(data.Invalid, "train: unknown model kind %q (want %s, %s or %s)", kind, KindGBDT, KindLogReg, KindForest)
 }
 
 // chooseCalibration fits the requested calibrator, or with "auto" (or "")

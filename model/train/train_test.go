@@ -186,3 +186,26 @@ func TestAutoCalibration(t *testing.T) {
 		t.Fatalf("artifact records calibration %q; want %q", got, res.Calibration)
 	}
 }
+
+// TestForestBaseline: the golearn forest trains through the same pipeline
+// as a labelled comparison baseline and carries its kind in the artifact.
+func TestForestBaseline(t *testing.T) {
+	tab, _ := world(t, 250)
+	res, err := train.Train(context.Background(), tab, train.Options{Kind: train.KindForest, Clock: clock, SkipTiming: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Late.Header.Kind != "golearn-forest-baseline" {
+		t.Fatalf("artifact kind %q", res.Late.Header.Kind)
+	}
+	if res.TestReport.AUC < 0.65 {
+		t.Fatalf("forest baseline test AUC %.3f", res.TestReport.AUC)
+	}
+	var buf bytes.Buffer
+	if err := res.Late.Encode(&buf); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := model.Load(&buf, train.Schema()); err != nil {
+		t.Fatal(err)
+	}
+}
