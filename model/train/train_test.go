@@ -147,7 +147,7 @@ func TestTrainIsDeterministic(t *testing.T) {
 func TestTrainRejects(t *testing.T) {
 	tab, _ := world(t, 40)
 	ctx := context.Background()
-	if _, err := train.Train(ctx, tab, train.Options{Kind: "forest", Clock: clock}); data.ErrorCode(err) != data.Invalid {
+	if _, err := train.Train(ctx, tab, train.Options{Kind: "svm", Clock: clock}); data.ErrorCode(err) != data.Invalid {
 		t.Errorf("unknown kind: %v", err)
 	}
 	if _, err := train.Train(ctx, tab, train.Options{Calibration: "magic", Clock: clock}); err == nil {
