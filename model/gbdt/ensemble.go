@@ -166,7 +166,7 @@ func (e *Ensemble) PredictRaw(dst, row []float64) ([]float64, error) {
 		return dst[:0], err
 	}
 	dst = append(dst[:0], e.base...)
-	var stack [128]float64
+	var stack [256]float64 // doubled rows of up to 128 features stay off the heap
 	xx := stack[:0]
 	if 2*len(row) > len(stack) {
 		xx = make([]float64, 0, 2*len(row))

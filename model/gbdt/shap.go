@@ -203,36 +203,13 @@ func (e *Ensemble) Importance(kind ImportanceKind) ([]float64, error) {
 // every output k, NumFeatures values φ_k,j then the bias. Walking each tree
 // from the root to the row's leaf, every split on feature j adds the change
 // of the cover-weighted mean output, E[child] − E[node], to φ_k,j; the bias
-// is base_k + Σ_trees E[root]. They sum to the raw margin exactly, like
-// TreeSHAP, at the cost of one prediction (O(depth) per tree) instead of
+// is base_k + Σ_trees E[root]. They sum to the raw margin, like TreeSHAP, at
+// the cost of one prediction (O(depth) per tree) instead of
 // O(leaves · depth²) — but unlike TreeSHAP they are not consistent: a
 // feature's credit depends on where in the tree it is split.
 func (e *Ensemble) PathContributions(dst, row []float64) ([]float64, error) {
-	if err := e.checkRow(row); err != nil {
-		return dst[:0], err
-	}
-	F := e.numFeature
-	need := len(e.base) * (F + 1)
-	if cap(dst) < need {
-		dst = make([]float64, need)
-	}
-	dst = dst[:need]
-	clear(dst)
-	for t, root := range e.roots {
-		phi := dst[int(e.group[t])*(F+1) : int(e.group[t]+1)*(F+1)]
-		phi[F] += e.means[root]
-		for i := root; !e.isLeaf(i); {
-			nd := &e.nodes[i]
-			f := nd.feature()
-			j := nd.next(row[f])
-			phi[f] += e.means[j] - e.means[i]
-			i = j
-		}
-	}
-	for k := range e.base {
-		dst[k*(F+1)+F] += e.base[k]
-	}
-	return dst, nil
+	_, phi, err := e.pathWalk(nil, dst, row, false)
+	return phi, err
 }
 
 // PredictExplain appends Predict(row) to pred[:0] and PathContributions(row)
@@ -240,6 +217,16 @@ func (e *Ensemble) PathContributions(dst, row []float64) ([]float64, error) {
 // Predict's: margins start at the base and add each tree's leaf value in
 // tree order, as PredictRaw does.
 func (e *Ensemble) PredictExplain(pred, phi, row []float64) ([]float64, []float64, error) {
+	return e.pathWalk(pred, phi, row, true)
+}
+
+// pathWalk walks every tree for row, treeGroup trees in lockstep on the
+// doubled row (branch-free, like rowMargins), crediting E[child] − E[node]
+// to the split feature at each step. A tree shallower than its group's
+// deepest one keeps stepping from its leaf to itself, crediting exactly 0.
+// With withPred it also sums the leaf values into pred in tree order and
+// applies the objective's transform.
+func (e *Ensemble) pathWalk(pred, phi, row []float64, withPred bool) ([]float64, []float64, error) {
 	if err := e.checkRow(row); err != nil {
 		return pred[:0], phi[:0], err
 	}
@@ -250,24 +237,51 @@ func (e *Ensemble) PredictExplain(pred, phi, row []float64) ([]float64, []float6
 	}
 	phi = phi[:need]
 	clear(phi)
-	pred = append(pred[:0], e.base...)
-	for t, root := range e.roots {
-		g := int(e.group[t])
-		p := phi[g*(F+1) : (g+1)*(F+1)]
-		p[F] += e.means[root]
-		i := root
-		for !e.isLeaf(i) {
-			nd := &e.nodes[i]
-			f := nd.feature()
-			j := nd.next(row[f])
-			p[f] += e.means[j] - e.means[i]
-			i = j
+	if withPred {
+		pred = append(pred[:0], e.base...)
+	}
+	var stack [256]float64 // doubled rows of up to 128 features stay off the heap
+	xx := stack[:0]
+	if 2*len(row) > len(stack) {
+		xx = make([]float64, 0, 2*len(row))
+	}
+	for _, v := range row {
+		lo, hi := doubled(v)
+		xx = append(xx, lo, hi)
+	}
+	nodes, means := e.nodes, e.means
+	var idx [treeGroup]int32
+	var off [treeGroup]int
+	for t0 := 0; t0 < len(e.roots); t0 += treeGroup {
+		cnt := min(treeGroup, len(e.roots)-t0)
+		depth := int32(0)
+		for k := range cnt {
+			root := e.roots[t0+k]
+			idx[k] = root
+			off[k] = int(e.group[t0+k]) * (F + 1)
+			phi[off[k]+F] += means[root]
+			depth = max(depth, e.depth[t0+k])
 		}
-		pred[g] += e.values[i]
+		for range depth {
+			for k := range cnt {
+				i := idx[k]
+				nd := &nodes[i]
+				j := nd.lc + int32(b2u(xx[nd.col] >= nd.thr))
+				phi[off[k]+int(nd.col>>1)] += means[j] - means[i]
+				idx[k] = j
+			}
+		}
+		if withPred {
+			for k := range cnt {
+				pred[e.group[t0+k]] += e.values[idx[k]]
+			}
+		}
 	}
 	for k := range e.base {
 		phi[k*(F+1)+F] += e.base[k]
 	}
-	transformInto(e.objective, pred, pred)
+	if withPred {
+		transformInto(e.objective, pred, pred)
+	}
 	return pred, phi, nil
 }
