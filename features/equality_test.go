@@ -67,19 +67,7 @@ func TestTrainingServingEquality(t *testing.T) {
 		}
 		for _, ev := range h.Events() {
 			emit(ev.At, false) // rows as of ≤ the event's instant do not see it
-			var err error
-			switch ev.Kind {
-			case data.EventInvoice:
-				err = f.ApplyInvoice(h.Invoices[ev.Index])
-			case data.EventPayment:
-				err = f.ApplyPayment(h.Payments[ev.Index])
-			case data.EventContact:
-				err = f.ApplyContact(h.Contacts[ev.Index])
-			case data.EventDispute:
-				err = f.ApplyDisputeOpened(h.Disputes[ev.Index])
-			case data.EventDisputeResolved:
-				err = f.ApplyDisputeResolved(h.Disputes[ev.Index])
-			}
+			err := f.Apply(h, ev)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -127,6 +127,12 @@ func (f *Featurizer) ApplyDisputeResolved(d data.Dispute) error {
 	return f.apply(d.AccountID, func(s *State) error { return s.ApplyDisputeResolved(d) })
 }
 
+// Apply applies the event ev of history h (see data.History.Events) to
+// the account's state, as State.Apply does.
+func (f *Featurizer) Apply(h *data.History, ev data.Event) error {
+	return f.apply(h.Account.ID, func(s *State) error { return s.Apply(h, ev) })
+}
+
 // Vector returns the features of invoice inv (of account accountID) as of
 // asOf. asOf must be after the account's latest applied event (else the
 // error has code Invalid): features as of t use only events before t.

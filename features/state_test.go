@@ -136,19 +136,7 @@ func TestFeaturizerConcurrent(t *testing.T) {
 			defer wg.Done()
 			var buf []float64
 			for _, ev := range h.Events() {
-				var err error
-				switch ev.Kind {
-				case data.EventInvoice:
-					err = f.ApplyInvoice(h.Invoices[ev.Index])
-				case data.EventPayment:
-					err = f.ApplyPayment(h.Payments[ev.Index])
-				case data.EventContact:
-					err = f.ApplyContact(h.Contacts[ev.Index])
-				case data.EventDispute:
-					err = f.ApplyDisputeOpened(h.Disputes[ev.Index])
-				case data.EventDisputeResolved:
-					err = f.ApplyDisputeResolved(h.Disputes[ev.Index])
-				}
+				err := f.Apply(h, ev)
 				if err == nil && len(h.Invoices) > 0 {
 					buf, err = f.Vector(h.Account.ID, ev.At.Add(time.Second), h.Invoices[0], buf)
 				}
