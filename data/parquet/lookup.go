@@ -7,6 +7,9 @@ import (
 	"maps"
 	"slices"
 	"sort"
+	"sync"
+
+	"github.com/apache/arrow-go/v18/parquet/metadata"
 
 	"github.com/duesight/duesight/data"
 )
@@ -39,7 +42,19 @@ func (p *probe) anyIn(lo, hi string) bool {
 
 // mayHold reports whether row group g of the file may hold one of the keys:
 // min/max statistics first, then the column's bloom filter if it has one.
-func (p *probe) mayHold(r *segReader, g int) (bool, error) {
+//
+// The filter is read with a metadata.BloomFilterReader whose buffer pool is
+// the Store's (bufs) and handed back by VisitColumnBloomFilter as soon as
+// the keys are checked. arrow-go's own path (file.Reader's
+// GetBloomFilterReader and GetColumnBloomFilter) takes buffers from a pool
+// owned by each file.Reader and returns them only through a GC cleanup into
+// that pool, whose buffers reach the allocator again only through a
+// finalizer: about five GC cycles after use. Lookup opens a new file.Reader
+// per segment per call, so under a stream of Ingest calls nearly every
+// allocation waited five cycles, and since the GC lets the heap grow by the
+// live heap before its next cycle, the heap grew geometrically (issue 7:
+// 6.4 GB in use after a forced GC).
+func (p *probe) mayHold(r *segReader, g int, bufs *sync.Pool) (bool, error) {
 	md := r.r.MetaData()
 	if lo, hi, ok := stringRange(md, g, p.col); ok && !p.anyIn(lo, hi) {
 		return false, nil
@@ -48,30 +63,27 @@ func (p *probe) mayHold(r *segReader, g int) (bool, error) {
 	if err != nil || cc.BloomFilterOffset() <= 0 {
 		return true, nil
 	}
-	rg, err := r.r.GetBloomFilterReader().RowGroup(g)
+	bfr := metadata.BloomFilterReader{Input: r.f, FileMetadata: md, BufferPool: bufs}
+	rg, err := bfr.RowGroup(g)
 	if err != nil {
 		return true, nil
 	}
-	bf, err := rg.GetColumnBloomFilter(p.col)
+	hold := true // also when the chunk turns out to have no filter
+	err = rg.VisitColumnBloomFilter(p.col, func(bf metadata.BloomFilter) error {
+		if p.hashes == nil {
+			h := bf.Hasher()
+			p.hashes = make([]uint64, len(p.sorted))
+			for i, k := range p.sorted {
+				p.hashes[i] = h.Sum64([]byte(k))
+			}
+		}
+		hold = slices.ContainsFunc(p.hashes, bf.CheckHash)
+		return nil
+	})
 	if err != nil {
 		return false, fmt.Errorf("segment %s: row group %d: bloom filter of %s: %w", r.path, g, r.def.cols[p.col].name, err)
 	}
-	if bf == nil {
-		return true, nil
-	}
-	if p.hashes == nil {
-		h := bf.Hasher()
-		p.hashes = make([]uint64, len(p.sorted))
-		for i, k := range p.sorted {
-			p.hashes[i] = h.Sum64([]byte(k))
-		}
-	}
-	for _, h := range p.hashes {
-		if bf.CheckHash(h) {
-			return true, nil
-		}
-	}
-	return false, nil
+	return hold, nil
 }
 
 // Lookup implements data.Store. Account ids are found through the account
@@ -130,7 +142,7 @@ func lookupTable[T any](ctx context.Context, s *Store, m *manifest, ops *rowOps[
 			return nil, err
 		}
 		r.seq = sg.Seq
-		hits, err = lookupSegment(r, ops, probes, hits)
+		hits, err = lookupSegment(r, ops, probes, hits, &s.bloomBufs)
 		if cerr := r.close(); err == nil && cerr != nil {
 			err = fmt.Errorf("close %s: %w", r.path, cerr)
 		}
@@ -154,7 +166,7 @@ func lookupTable[T any](ctx context.Context, s *Store, m *manifest, ops *rowOps[
 // lookupSegment scans the candidate row groups of one segment in two
 // passes: first only the probed key columns, then, if some rows match, the
 // full rows from the first to the last match (seeking with the page index).
-func lookupSegment[T any](r *segReader, ops *rowOps[T], probes []*probe, hits []hit[T]) ([]hit[T], error) {
+func lookupSegment[T any](r *segReader, ops *rowOps[T], probes []*probe, hits []hit[T], bufs *sync.Pool) ([]hit[T], error) {
 	md := r.r.MetaData()
 	keyCols := make([]bool, len(r.def.cols))
 	for _, p := range probes {
@@ -164,7 +176,7 @@ func lookupSegment[T any](r *segReader, ops *rowOps[T], probes []*probe, hits []
 	for g := 0; g < md.NumRowGroups(); g++ {
 		want := false
 		for _, p := range probes {
-			ok, err := p.mayHold(r, g)
+			ok, err := p.mayHold(r, g, bufs)
 			if err != nil {
 				return hits, err
 			}

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"syscall"
 
+	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/apache/arrow-go/v18/parquet/metadata"
@@ -120,7 +121,10 @@ type Store struct {
 	rprops *parquet.ReaderProperties // streaming reads
 	pprops *parquet.ReaderProperties // point reads (History, Lookup): small buffers
 	alloc  poolAllocator
-	hook   func(stage string) // crash-test hook; nil outside tests
+	// bloomBufs recycles the *memory.Buffer (Go-allocated) that bloom
+	// filters are read into (see probe.mayHold).
+	bloomBufs sync.Pool
+	hook      func(stage string) // crash-test hook; nil outside tests
 
 	readers sharedLock
 	ledger  ledger
@@ -179,6 +183,7 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 	for _, t := range tables {
 		s.props[t] = writerProps(t, codec, o.RowGroupRows, o.PageBytes, o.BloomFPP)
 	}
+	s.bloomBufs.New = func() any { return memory.NewResizableBuffer(memory.DefaultAllocator) }
 	s.rprops = parquet.NewReaderProperties(&s.alloc)
 	s.rprops.BufferedStreamEnabled = true
 	s.rprops.BufferSize = 64 << 10
