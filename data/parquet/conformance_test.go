@@ -30,6 +30,10 @@ func TestConformance(t *testing.T) {
 	}{
 		{"defaults", parquet.Options{}},
 		{"tiny-row-groups", parquet.Options{RowGroupRows: 13, SegmentRowGroups: 3, ReadBatchRows: 5}},
+		// Automatic compaction after nearly every commit: versions,
+		// lookups and counts must not change when segments are merged.
+		{"auto-compact-fanout-2", parquet.Options{AutoCompactFanout: 2}},
+		{"auto-compact-fanout-2-tiny-row-groups", parquet.Options{AutoCompactFanout: 2, RowGroupRows: 13, SegmentRowGroups: 3, ReadBatchRows: 5}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dirs := map[data.Store]string{}

@@ -38,8 +38,11 @@ const (
 func crashBatch(it, k int) *data.Batch {
 	order := rand.New(rand.NewPCG(uint64(it), 7)).Perm(crashBatches)
 	from := order[k] * crashBatchAccount
-	b := genAccounts(uint64(it), from, from+crashBatchAccount)
-	prefix := fmt.Sprintf("it%02d-", it)
+	return prefixed(genAccounts(uint64(it), from, from+crashBatchAccount), fmt.Sprintf("it%02d-", it))
+}
+
+// prefixed puts prefix before every id and reference in b.
+func prefixed(b *data.Batch, prefix string) *data.Batch {
 	for i := range b.Accounts {
 		b.Accounts[i].ID = prefix + b.Accounts[i].ID
 	}
@@ -280,5 +283,227 @@ func TestCrash(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "manifest.json.tmp")); err == nil {
 		t.Error("manifest.json.tmp left after a new commit")
+	}
+}
+
+// Automatic compaction crash test: a child makes many small commits, each
+// followed (every autoCrashFanout commits) by an automatic compaction, and
+// is killed inside a compaction.
+const (
+	envAutoCrashDir  = "DUESIGHT_PQ_AUTOCRASH_DIR"
+	envAutoCrashIter = "DUESIGHT_PQ_AUTOCRASH_ITER"
+	autoCrashCommits = 12
+	autoCrashFanout  = 3
+)
+
+var autoCrashOpts = parquet.Options{AutoCompactFanout: autoCrashFanout}
+
+// autoCrashBatch is commit k of iteration it: one account with its rows,
+// ids prefixed "it<it>k<k>-".
+func autoCrashBatch(it, k int) *data.Batch {
+	return prefixed(genAccounts(uint64(100*it+k), k, k+1), fmt.Sprintf("it%02dk%02d-", it, k))
+}
+
+// TestAutoCrashChild is the child process of TestCrashAutoCompaction.
+func TestAutoCrashChild(t *testing.T) {
+	dir := os.Getenv(envAutoCrashDir)
+	if dir == "" {
+		t.Skip("child process of TestCrashAutoCompaction")
+	}
+	it, _ := strconv.Atoi(os.Getenv(envAutoCrashIter))
+	ctx := context.Background()
+	s, err := parquet.Open(ctx, dir, autoCrashOpts)
+	if err != nil {
+		fmt.Println("error", err)
+		os.Exit(3)
+	}
+	out := bufio.NewWriter(os.Stdout)
+	say := func(format string, args ...any) { fmt.Fprintf(out, format+"\n", args...); _ = out.Flush() }
+	parquet.SetHook(s, func(stage string) {
+		say("stage %s", stage)
+		time.Sleep(20 * time.Millisecond) // give the parent time to kill here
+	})
+	for k := 0; k < autoCrashCommits; k++ {
+		if err := data.Append(ctx, s, autoCrashBatch(it, k)); err != nil {
+			say("error %v", err)
+			os.Exit(3)
+		}
+		say("committed %d", k)
+	}
+	os.Exit(0)
+}
+
+// TestCrashAutoCompaction SIGKILLs a child at each step of an automatic
+// compaction (and at random times) and checks that the commit that
+// triggered the compaction stands, that the store holds exactly a prefix of
+// the child's commits, each complete, that earlier iterations are intact,
+// and that the next writer removes the dead compaction's files.
+func TestCrashAutoCompaction(t *testing.T) {
+	if testing.Short() {
+		t.Skip("spawns processes")
+	}
+	dir := t.TempDir()
+	r := rand.New(rand.NewPCG(43, 43))
+	type plan struct {
+		stage string // kill at this stage of the n-th compaction; "" = random time or none
+		n     int
+		rnd   bool
+	}
+	plans := []plan{
+		{stage: "compact-segments-synced", n: 1},
+		{stage: "manifest-tmp-synced", n: 2}, // the compaction's manifest, before its rename
+		{stage: "manifest-renamed", n: 1},    // the compaction is installed
+		{stage: "compact-segments-synced", n: 3},
+		{rnd: true},
+		{rnd: true},
+		{rnd: true},
+		{},
+	}
+	want := map[string]bool{} // commit prefix → visible
+	commitsOf := func(it int) []string {
+		var out []string
+		for k := 0; k < autoCrashCommits; k++ {
+			out = append(out, fmt.Sprintf("it%02dk%02d", it, k))
+		}
+		return out
+	}
+	for it, p := range plans {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestAutoCrashChild$", "-test.count=1")
+		cmd.Env = append(os.Environ(), envAutoCrashDir+"="+dir, envAutoCrashIter+"="+strconv.Itoa(it))
+		stdout, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd.Stderr = os.Stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		var timer *time.Timer
+		if p.rnd {
+			timer = time.AfterFunc(time.Duration(50+r.IntN(600))*time.Millisecond, func() { _ = cmd.Process.Kill() })
+		}
+		committed, compactions := 0, 0
+		inCompaction, killedInCompaction := false, false
+		var lines []string
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			line := sc.Text()
+			lines = append(lines, line)
+			switch {
+			case strings.HasPrefix(line, "error"):
+				t.Fatalf("iteration %d: child failed: %s", it, line)
+			case strings.HasPrefix(line, "committed "):
+				committed++
+				inCompaction = false
+			case line == "stage compact-segments-synced":
+				compactions++
+				inCompaction = true
+			case line == "stage segments-synced":
+				inCompaction = false // a new commit
+			}
+			stage := strings.TrimPrefix(line, "stage ")
+			if p.stage != "" && inCompaction && stage == p.stage && compactions == p.n && !killedInCompaction {
+				if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+					t.Fatal(err)
+				}
+				killedInCompaction = true
+			}
+		}
+		werr := cmd.Wait()
+		if timer != nil {
+			timer.Stop()
+		}
+		if p.stage != "" && !killedInCompaction {
+			t.Fatalf("iteration %d: child never reached %q of compaction %d (output %q, exit %v)", it, p.stage, p.n, lines, werr)
+		}
+		t.Logf("iteration %d: %d commits reported, %d compactions started, killed in compaction: %v, exit %v",
+			it, committed, compactions, killedInCompaction, werr)
+
+		s, err := parquet.Open(context.Background(), dir, autoCrashOpts)
+		if err != nil {
+			t.Fatalf("iteration %d: reopen after kill: %v", it, err)
+		}
+		got := map[string]data.Counts{}
+		for h, err := range s.Histories(context.Background(), data.HistoryQuery{}) {
+			if err != nil {
+				t.Fatalf("iteration %d: histories after kill: %v", it, err)
+			}
+			prefix, _, _ := strings.Cut(h.Account.ID, "-")
+			got[prefix] = got[prefix].Add(data.Counts{Accounts: 1, Invoices: len(h.Invoices), Payments: len(h.Payments),
+				Contacts: len(h.Contacts), Disputes: len(h.Disputes)})
+		}
+		// This iteration: a prefix of its commits, each complete.
+		visible := 0
+		for k, c := range commitsOf(it) {
+			full := autoCrashBatch(it, k).Counts()
+			switch got[c] {
+			case full:
+				if visible != k {
+					t.Fatalf("iteration %d: commit %d is visible but commit %d is not", it, k, visible)
+				}
+				visible++
+				want[c] = true
+			case data.Counts{}:
+			default:
+				t.Fatalf("iteration %d: commit %d is partly visible: %+v of %+v", it, k, got[c], full)
+			}
+		}
+		switch {
+		case visible < committed:
+			t.Fatalf("iteration %d: %d commits visible; the child reported %d", it, visible, committed)
+		case visible > committed+1:
+			t.Fatalf("iteration %d: %d commits visible; the child reported only %d", it, visible, committed)
+		case killedInCompaction && visible != committed+1:
+			// The compaction runs after the commit's manifest rename: the
+			// commit that triggered it stands.
+			t.Fatalf("iteration %d: killed in a compaction, %d commits visible; want %d", it, visible, committed+1)
+		}
+		// Earlier iterations are intact; nothing unexpected is visible.
+		var total data.Counts
+		for prefix, c := range got {
+			if !want[prefix] {
+				t.Fatalf("iteration %d: unexpected rows of %q visible: %+v", it, prefix, c)
+			}
+			total = total.Add(c)
+		}
+		for prefix := range want {
+			if got[prefix] == (data.Counts{}) {
+				t.Fatalf("iteration %d: earlier commit %q lost", it, prefix)
+			}
+		}
+		if c, err := s.Count(context.Background()); err != nil || c != total {
+			t.Fatalf("iteration %d: Count = %+v, %v; want %+v", it, c, err, total)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The next writer removes the dead compactions' files and replaced segments.
+	s := openStore(t, dir, autoCrashOpts)
+	defer s.Close()
+	if err := data.Append(context.Background(), s, prefixed(genAccounts(99, 0, 1), "zz-")); err != nil {
+		t.Fatalf("write after crashes: %v", err)
+	}
+	st, err := s.Stats(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	live := map[string]bool{}
+	for table, segs := range st.Segments {
+		if len(segs) > 2*autoCrashFanout+4 {
+			t.Errorf("table %s has %d segments after %d commits", table, len(segs), len(want))
+		}
+		for _, sg := range segs {
+			live[filepath.Base(sg.File)] = true
+		}
+	}
+	ents, err := os.ReadDir(filepath.Join(dir, "segments"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		if !live[e.Name()] {
+			t.Errorf("garbage left after a new commit: %s", e.Name())
+		}
 	}
 }

@@ -198,8 +198,13 @@ func (t *tableCursor) skipOlder() error {
 
 // openTable opens every segment of t in m (files only; no data is read).
 func (s *Store) openTable(t *tableDef, m *manifest, proj []bool) (*tableCursor, error) {
+	return s.openSegments(t, m.Tables[t.name], proj)
+}
+
+// openSegments opens segs, segments of t (files only; no data is read).
+func (s *Store) openSegments(t *tableDef, segs []Segment, proj []bool) (*tableCursor, error) {
 	tc := &tableCursor{def: t}
-	for _, sg := range m.Tables[t.name] {
+	for _, sg := range segs {
 		r, err := s.openReader(t, sg, proj)
 		if err != nil {
 			_ = tc.close()

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet"
@@ -22,7 +23,8 @@ import (
 // only for the low-cardinality string columns; statistics are kept for
 // account_id (row-group pruning in History and Lookup) and the id column;
 // bloom filters for the id columns Lookup searches by.
-func writerProps(def *tableDef, codec compress.Compression, rowGroupRows, pageBytes int, bloomFPP float64) *parquet.WriterProperties {
+// Bloom filters are sized for bloomNDV distinct values per row group.
+func writerProps(def *tableDef, codec compress.Compression, bloomNDV, pageBytes int, bloomFPP float64) *parquet.WriterProperties {
 	opts := []parquet.WriterProperty{
 		parquet.WithCompression(codec),
 		parquet.WithDictionaryDefault(false),
@@ -42,7 +44,7 @@ func writerProps(def *tableDef, codec compress.Compression, rowGroupRows, pageBy
 		}
 		if c.bloom {
 			opts = append(opts, parquet.WithBloomFilterEnabledFor(c.name, true),
-				parquet.WithBloomFilterNDVFor(c.name, int64(rowGroupRows)),
+				parquet.WithBloomFilterNDVFor(c.name, int64(bloomNDV)),
 				parquet.WithBloomFilterFPPFor(c.name, bloomFPP))
 		}
 	}
@@ -67,6 +69,19 @@ type segWriter struct {
 	arena     []byte
 }
 
+// segBuffers recycles the 1 MiB write buffers of segment files: a commit of
+// a few rows should not allocate (and zero) a fresh megabyte per table.
+var segBuffers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 1<<20) }}
+
+// releaseBuffer returns the write buffer to segBuffers.
+func (w *segWriter) releaseBuffer() {
+	if w.bw != nil {
+		w.bw.Reset(nil)
+		segBuffers.Put(w.bw)
+		w.bw = nil
+	}
+}
+
 // plainWriter hides the Close method of its writer so that the Parquet
 // writer does not close the file before it is synced.
 type plainWriter struct{ w io.Writer }
@@ -79,7 +94,9 @@ func createSegment(dir, name string, def *tableDef, props *parquet.WriterPropert
 	if err != nil {
 		return nil, fmt.Errorf("create segment %s: %w", path, err)
 	}
-	w := &segWriter{def: def, name: name, path: path, f: f, bw: bufio.NewWriterSize(f, 1<<20), last: newColBatch(def, 1)}
+	bw := segBuffers.Get().(*bufio.Writer)
+	bw.Reset(f)
+	w := &segWriter{def: def, name: name, path: path, f: f, bw: bw, last: newColBatch(def, 1)}
 	md := metadata.NewKeyValueMetadata()
 	for k, v := range kv {
 		if err := md.Append(k, v); err != nil {
@@ -176,6 +193,7 @@ func (w *segWriter) finish() (Segment, error) {
 		err = cerr
 	}
 	w.f = nil
+	w.releaseBuffer()
 	if err != nil {
 		_ = os.Remove(w.path)
 		return Segment{}, fmt.Errorf("finish segment %s: %w", w.path, err)
@@ -189,6 +207,7 @@ func (w *segWriter) abort() {
 		_ = w.f.Close()
 		w.f = nil
 	}
+	w.releaseBuffer()
 	_ = os.Remove(w.path)
 }
 

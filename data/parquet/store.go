@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/bits"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -59,9 +60,15 @@ type Options struct {
 	Compression Compression
 	// BloomFPP is the false-positive rate of the id bloom filters that
 	// Lookup uses to skip row groups. Default 0.001 (at the default
-	// RowGroupRows the filter is 128 KiB per column chunk either way: sizes
-	// round up to a power of two).
+	// RowGroupRows the filter of a full row group is 128 KiB per column
+	// chunk either way: sizes round up to a power of two; a segment whose
+	// only row group is smaller gets a filter sized for its rows).
 	BloomFPP float64
+	// AutoCompactFanout: after every commit, the newest segments of each
+	// table that form a run of at least this many small segments are
+	// merged into one (see doc.go, "Automatic compaction"). Default 8; a
+	// negative value turns automatic compaction off (Compact still works).
+	AutoCompactFanout int
 }
 
 func (o *Options) withDefaults() (Options, error) {
@@ -81,6 +88,9 @@ func (o *Options) withDefaults() (Options, error) {
 	if c.Compression == "" {
 		c.Compression = Snappy
 	}
+	if c.AutoCompactFanout == 0 {
+		c.AutoCompactFanout = 8
+	}
 	if c.BloomFPP == 0 {
 		c.BloomFPP = 0.001
 	}
@@ -90,6 +100,8 @@ func (o *Options) withDefaults() (Options, error) {
 	switch {
 	case c.RowGroupRows < 1 || c.SegmentRowGroups < 1 || c.ReadBatchRows < 1 || c.PageBytes < 1:
 		return c, fmt.Errorf("RowGroupRows, SegmentRowGroups, ReadBatchRows and PageBytes must be positive")
+	case c.AutoCompactFanout == 1:
+		return c, fmt.Errorf("AutoCompactFanout 1 would rewrite a segment on every commit; use at least 2, or a negative value to turn it off")
 	case c.BloomFPP <= 0 || c.BloomFPP >= 1:
 		return c, fmt.Errorf("BloomFPP %v is outside (0, 1)", c.BloomFPP)
 	}
@@ -117,7 +129,7 @@ type Store struct {
 	dir    string
 	opts   Options
 	log    *slog.Logger
-	props  map[*tableDef]*parquet.WriterProperties
+	codec  compress.Compression
 	rprops *parquet.ReaderProperties // streaming reads
 	pprops *parquet.ReaderProperties // point reads (History, Lookup): small buffers
 	alloc  poolAllocator
@@ -129,6 +141,9 @@ type Store struct {
 	readers sharedLock
 	ledger  ledger
 
+	propsMu sync.Mutex // guards props
+	props   map[propsKey]*parquet.WriterProperties
+
 	mu      sync.Mutex // guards the fields below
 	closed  bool
 	writing bool
@@ -136,6 +151,33 @@ type Store struct {
 	manKey  fileKey
 	meta    map[string]*metadata.FileMetaData // footers of segment files, by file name
 	counts  map[uint64]data.Counts            // Count result of the latest generation counted
+}
+
+type propsKey struct {
+	t   *tableDef
+	ndv int
+}
+
+// writerProps returns the writer properties of a new segment of t whose
+// first row group has rows rows. A first row group smaller than
+// RowGroupRows is the only one of its segment (writers flush partial
+// chunks only at the end), so its bloom filters are sized for rows rounded
+// up to a power of two (at least 64) instead of RowGroupRows: a one-row
+// event segment gets a 128-byte filter instead of a 128 KiB one.
+func (s *Store) writerProps(t *tableDef, rows int) *parquet.WriterProperties {
+	ndv := s.opts.RowGroupRows
+	if rows < ndv {
+		ndv = max(64, 1<<bits.Len(uint(rows-1)))
+	}
+	s.propsMu.Lock()
+	defer s.propsMu.Unlock()
+	k := propsKey{t, ndv}
+	p := s.props[k]
+	if p == nil {
+		p = writerProps(t, s.codec, ndv, s.opts.PageBytes, s.opts.BloomFPP)
+		s.props[k] = p
+	}
+	return p
 }
 
 // setManifest installs m as the cached manifest (caller holds mu) and drops
@@ -178,11 +220,9 @@ func Open(ctx context.Context, dir string, opts Options) (*Store, error) {
 		return nil, err
 	}
 	codec, _ := o.codec()
-	s := &Store{dir: dir, opts: o, log: o.Logger.With("store", "parquet"), props: map[*tableDef]*parquet.WriterProperties{},
-		meta: map[string]*metadata.FileMetaData{}, counts: map[uint64]data.Counts{}, hook: func(string) {}}
-	for _, t := range tables {
-		s.props[t] = writerProps(t, codec, o.RowGroupRows, o.PageBytes, o.BloomFPP)
-	}
+	s := &Store{dir: dir, opts: o, log: o.Logger.With("store", "parquet"), codec: codec,
+		props: map[propsKey]*parquet.WriterProperties{},
+		meta:  map[string]*metadata.FileMetaData{}, counts: map[uint64]data.Counts{}, hook: func(string) {}}
 	s.bloomBufs.New = func() any { return memory.NewResizableBuffer(memory.DefaultAllocator) }
 	s.rprops = parquet.NewReaderProperties(&s.alloc)
 	s.rprops.BufferedStreamEnabled = true

@@ -75,20 +75,18 @@ func (s *Store) endWrite(lock *os.File) {
 // new segment starts. Memory is bounded by 5 × RowGroupRows rows plus the
 // bloom filters of the open segments.
 type writer struct {
-	s         *Store
-	lock      *os.File
-	base      *manifest
-	gen       uint64
-	accounts  *tableWriter[data.Account]
-	invoices  *tableWriter[data.Invoice]
-	payments  *tableWriter[data.Payment]
-	contacts  *tableWriter[data.Contact]
-	disputes  *tableWriter[data.Dispute]
-	all       []flusher
-	extra     []Segment // compaction output, removed by abort unless committed
-	committed bool
-	done      bool
-	err       error // first write error: the write can only be rolled back
+	s        *Store
+	lock     *os.File
+	base     *manifest
+	gen      uint64
+	accounts *tableWriter[data.Account]
+	invoices *tableWriter[data.Invoice]
+	payments *tableWriter[data.Payment]
+	contacts *tableWriter[data.Contact]
+	disputes *tableWriter[data.Dispute]
+	all      []flusher
+	done     bool
+	err      error // first write error: the write can only be rolled back
 }
 
 type flusher interface {
@@ -126,10 +124,10 @@ func (w *writer) Commit(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return w.commit()
+	return w.commit(ctx)
 }
 
-func (w *writer) commit() error {
+func (w *writer) commit(ctx context.Context) error {
 	next := w.base.clone()
 	added := 0
 	for i, f := range w.all {
@@ -169,11 +167,13 @@ func (w *writer) commit() error {
 		s.setManifest(next, keyOf(fi))
 	}
 	s.mu.Unlock()
-	w.release()
 	if err != nil {
+		w.release()
 		return errorf(data.Unavailable, "parquet store: commit generation %d is visible but may not be durable: %w", w.gen, err)
 	}
 	s.log.Debug("committed", "generation", w.gen, "segments", added)
+	s.autoCompact(ctx, next)
+	w.release()
 	return nil
 }
 
@@ -190,11 +190,6 @@ func (w *writer) abort() {
 	}
 	for _, f := range w.all {
 		f.abort()
-	}
-	if !w.committed {
-		for _, sg := range w.extra {
-			_ = os.Remove(filepath.Join(w.s.dir, sg.File))
-		}
 	}
 	w.release()
 }
@@ -241,7 +236,7 @@ func (t *tableWriter[T]) flush() error {
 	}
 	slices.SortFunc(t.buf, t.ops.cmp)
 	if t.col == nil {
-		t.col = newColBatch(t.ops.def, t.chunk)
+		t.col = newColBatch(t.ops.def, len(t.buf)) // grows if a later chunk is larger
 	}
 	t.col.reset()
 	for i := range t.buf {
@@ -258,7 +253,7 @@ func (t *tableWriter[T]) flush() error {
 	if t.seg == nil {
 		name := segmentName(t.ops.def, t.w.gen, t.nseg)
 		t.nseg++
-		seg, err := createSegment(s.dir, name, t.ops.def, s.props[t.ops.def], map[string]string{
+		seg, err := createSegment(s.dir, name, t.ops.def, s.writerProps(t.ops.def, t.col.n), map[string]string{
 			"duesight.table": t.ops.def.name, "duesight.schema_version": fmt.Sprint(data.SchemaVersion)})
 		if err != nil {
 			return err
