@@ -66,7 +66,7 @@ type Options struct {
 	BloomFPP float64
 	// AutoCompactFanout: after every commit, the newest segments of each
 	// table that form a run of at least this many small segments are
-	// merged into one (see doc.go, "Automatic compaction"). Default 8; a
+	// merged into one (policy and cost: doc.go, "Compaction"). Default 8; a
 	// negative value turns automatic compaction off (Compact still works).
 	AutoCompactFanout int
 }
@@ -153,6 +153,7 @@ type Store struct {
 	counts  map[uint64]data.Counts            // Count result of the latest generation counted
 }
 
+// propsKey names the writer properties of one table at one bloom filter size.
 type propsKey struct {
 	t   *tableDef
 	ndv int
