@@ -67,11 +67,16 @@ var keyFields = []arrow.Field{
 // one non-nullable float64 column per feature (NaN = missing). Dates are
 // date32 (days since 1970-01-01, as data.Date); settled_date is null unless
 // paid. The metadata holds the schema hash and version, the horizon
-// (RFC 3339) and the grace days.
+// (RFC 3339) and the grace days; each field's metadata holds its Role under
+// MetaRole (key, time, label, outcome or feature).
 func (t *Table) ArrowSchema() *arrow.Schema {
 	fields := slices.Clone(keyFields)
+	for i := range fields {
+		fields[i].Metadata = roleMetadata(keyRoles[fields[i].Name])
+	}
+	feature := roleMetadata(RoleFeature)
 	for _, n := range t.Names {
-		fields = append(fields, arrow.Field{Name: n, Type: arrow.PrimitiveTypes.Float64})
+		fields = append(fields, arrow.Field{Name: n, Type: arrow.PrimitiveTypes.Float64, Metadata: feature})
 	}
 	h := ""
 	if !t.Horizon.IsZero() {
@@ -81,6 +86,10 @@ func (t *Table) ArrowSchema() *arrow.Schema {
 		[]string{MetaSchemaHash, MetaSchemaVersion, MetaHorizon, MetaGrace},
 		[]string{t.SchemaHash, strconv.Itoa(SchemaVersion), h, strconv.Itoa(t.Grace)})
 	return arrow.NewSchema(fields, &md)
+}
+
+func roleMetadata(r Role) arrow.Metadata {
+	return arrow.NewMetadata([]string{MetaRole}, []string{string(r)})
 }
 
 // Record returns rows [lo, hi) of t as an Arrow record batch, which the

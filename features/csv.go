@@ -15,9 +15,10 @@ import (
 // WriteCSV writes t as RFC 4180 CSV with a header row naming the columns of
 // ArrowSchema, in the same order. Dates are YYYY-MM-DD, amounts integer
 // minor units, booleans true/false, floats in shortest round-trip form;
-// missing values (NaN, an unset settled_date) are empty cells. The schema
-// metadata is not written: use Parquet to keep it. ctx is checked every
-// 4096 rows.
+// missing values (NaN, an unset settled_date) are empty cells. CSV has no
+// place for the column roles and the schema metadata: write t.Columns to
+// the sidecar FILE.csv.columns.json beside it (as `duesight features
+// export` does). ctx is checked every 4096 rows.
 func (t *Table) WriteCSV(ctx context.Context, w io.Writer) error {
 	if len(t.Status) != t.Len() {
 		return fmt.Errorf("features: table has no labels (not built by Build or FeaturizeHistory)")
