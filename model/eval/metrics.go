@@ -289,6 +289,15 @@ type Confusion struct {
 // ConfusionAt builds the confusion matrix at threshold and computes the
 // per-class statistics with golearn's evaluation package.
 func ConfusionAt(y, p []float64, threshold float64) (*Confusion, error) {
+	return ConfusionNamed(y, p, threshold, ClassLate, ClassOnTime)
+}
+
+// ConfusionNamed is ConfusionAt with the classes of labels 1 and 0 named
+// positive and negative (which must differ) instead of late and on_time.
+func ConfusionNamed(y, p []float64, threshold float64, positive, negative string) (*Confusion, error) {
+	if positive == "" || negative == "" || positive == negative {
+		return nil, fmt.Errorf("%w: class names %q and %q", ErrInvalid, positive, negative)
+	}
 	if _, _, err := checkBinary(y, p, nil); err != nil {
 		return nil, err
 	}
@@ -296,28 +305,28 @@ func ConfusionAt(y, p []float64, threshold float64) (*Confusion, error) {
 		return nil, fmt.Errorf("%w: threshold %v, want [0, 1]", ErrInvalid, threshold)
 	}
 	cm := evaluation.ConfusionMatrix{
-		ClassLate:   {ClassLate: 0, ClassOnTime: 0},
-		ClassOnTime: {ClassLate: 0, ClassOnTime: 0},
+		positive: {positive: 0, negative: 0},
+		negative: {positive: 0, negative: 0},
 	}
 	for i := range y {
-		actual, pred := ClassOnTime, ClassOnTime
+		actual, pred := negative, negative
 		if y[i] == 1 {
-			actual = ClassLate
+			actual = positive
 		}
 		if p[i] >= threshold {
-			pred = ClassLate
+			pred = positive
 		}
 		cm[actual][pred]++
 	}
 	c := &Confusion{
 		Threshold: threshold,
-		TP:        cm[ClassLate][ClassLate],
-		FN:        cm[ClassLate][ClassOnTime],
-		FP:        cm[ClassOnTime][ClassLate],
-		TN:        cm[ClassOnTime][ClassOnTime],
+		TP:        cm[positive][positive],
+		FN:        cm[positive][negative],
+		FP:        cm[negative][positive],
+		TN:        cm[negative][negative],
 		Accuracy:  evaluation.GetAccuracy(cm),
 	}
-	for _, cl := range []string{ClassLate, ClassOnTime} {
+	for _, cl := range []string{positive, negative} {
 		c.Classes = append(c.Classes, ClassStats{
 			Class:     cl,
 			Precision: Float(evaluation.GetPrecision(cl, cm)),

@@ -42,6 +42,9 @@ type Options struct {
 	Bins int
 	// Threshold for the confusion matrix (default 0.5).
 	Threshold float64
+	// Positive and Negative name the classes of labels 1 and 0 in the
+	// confusion matrix (default ClassLate and ClassOnTime).
+	Positive, Negative string
 }
 
 // Report gathers the binary metrics of one model on one evaluation set.
@@ -77,6 +80,9 @@ func Binary(name string, y, p, w []float64, o Options) (*Report, error) {
 	if o.Threshold == 0 {
 		o.Threshold = 0.5
 	}
+	if o.Positive == "" || o.Negative == "" {
+		o.Positive, o.Negative = ClassLate, ClassOnTime
+	}
 	pos, neg, err := checkBinary(y, p, w)
 	if err != nil {
 		return nil, fmt.Errorf("eval %s: %w", name, err)
@@ -94,7 +100,10 @@ func Binary(name string, y, p, w []float64, o Options) (*Report, error) {
 		{"reliability", func() (err error) { r.Reliability, err = Reliability(y, p, w, o.Bins); return }},
 		{"lift 10%", func() (err error) { r.Lift10, r.Capture10, err = Lift(y, p, w, 0.1); return }},
 		{"lift 20%", func() (err error) { r.Lift20, r.Capture20, err = Lift(y, p, w, 0.2); return }},
-		{"confusion", func() (err error) { r.Confusion, err = ConfusionAt(y, p, o.Threshold); return }},
+		{"confusion", func() (err error) {
+			r.Confusion, err = ConfusionNamed(y, p, o.Threshold, o.Positive, o.Negative)
+			return
+		}},
 	}
 	for _, s := range steps {
 		if err := s.f(); err != nil {
@@ -184,14 +193,23 @@ func WriteComparison(w io.Writer, reports ...*Report) error {
 		}},
 		{"accuracy", func(r *Report) string { return f4(r.Confusion.Accuracy) }},
 	}
-	for _, cl := range []string{ClassLate, ClassOnTime} {
+	// The class rows follow the first report's class names (positive
+	// first); reports are compared by position.
+	classes := []string{ClassLate, ClassOnTime}
+	for _, r := range reports {
+		if r.Confusion != nil && len(r.Confusion.Classes) == 2 {
+			classes = []string{r.Confusion.Classes[0].Class, r.Confusion.Classes[1].Class}
+			break
+		}
+	}
+	for k, cl := range classes {
 		for _, m := range []string{"precision", "recall", "F1"} {
 			rows = append(rows, struct {
 				name string
 				get  func(*Report) string
 			}{cl + " " + m, func(r *Report) string {
-				for _, s := range r.Confusion.Classes {
-					if s.Class == cl {
+				for i, s := range r.Confusion.Classes {
+					if i == k {
 						switch m {
 						case "precision":
 							return f4(float64(s.Precision))
@@ -210,7 +228,7 @@ func WriteComparison(w io.Writer, reports ...*Report) error {
 		cells := []string{row.name}
 		for _, r := range reports {
 			if r.Confusion == nil && (strings.Contains(row.name, "/") || row.name == "threshold" || row.name == "accuracy" ||
-				strings.HasPrefix(row.name, ClassLate) || strings.HasPrefix(row.name, ClassOnTime)) {
+				strings.HasPrefix(row.name, classes[0]+" ") || strings.HasPrefix(row.name, classes[1]+" ")) {
 				cells = append(cells, "-")
 				continue
 			}

@@ -127,9 +127,13 @@ func DefaultParams() Params {
 	}
 }
 
+// ErrUnknownParam is returned (wrapped) by Set for a name it does not know.
+var ErrUnknownParam = errors.New("unknown parameter")
+
 // Set assigns one parameter by its XGBoost name (aliases included), parsing
 // value as XGBoost would: "eta" "0.1", "max_depth" "8",
-// "monotone_constraints" "(1,0,-1)". Unknown names are an error.
+// "monotone_constraints" "(1,0,-1)". Unknown names are an error wrapping
+// ErrUnknownParam.
 func (p *Params) Set(name, value string) error {
 	v := strings.TrimSpace(value)
 	var err error
@@ -183,7 +187,7 @@ func (p *Params) Set(name, value string) error {
 			return fmt.Errorf("gbdt: parameter tree_method=%q: only \"hist\" is implemented", v)
 		}
 	default:
-		return fmt.Errorf("gbdt: unknown parameter %q", name)
+		return fmt.Errorf("gbdt: %w %q", ErrUnknownParam, name)
 	}
 	if err != nil {
 		return fmt.Errorf("gbdt: parameter %s=%q: %w", name, value, err)
