@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
@@ -64,7 +63,9 @@ func (a *app) listFeatures() error {
 }
 
 // exportFeatures writes the table to path (format by extension) through a
-// temporary file renamed into place, so a failed export leaves nothing.
+// temporary file renamed into place, so a failed export leaves nothing. A
+// CSV gets the sidecar PATH.columns.json with each column's role (Parquet
+// keeps the roles in its field metadata).
 func (a *app) exportFeatures(ctx context.Context, o features.Options, path string) error {
 	ext := strings.ToLower(filepath.Ext(path))
 	if ext != ".parquet" && ext != ".csv" {
@@ -74,29 +75,25 @@ func (a *app) exportFeatures(ctx context.Context, o features.Options, path strin
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".features-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
+	res := map[string]any{"file": path, "rows": t.Len(), "features": len(t.Names), "stats": t.Stats}
+	text := fmt.Sprintf("wrote %d rows × %d features to %s\n", t.Len(), len(t.Names), path)
 	if ext == ".parquet" {
-		// Hide Close: the Parquet writer closes a sink that has one.
-		err = t.WriteParquet(ctx, struct{ io.Writer }{tmp}, features.ParquetOptions{})
+		err = writeFileAtomic(path, func(w io.Writer) error {
+			// Hide Close: the Parquet writer closes a sink that has one.
+			return t.WriteParquet(ctx, struct{ io.Writer }{w}, features.ParquetOptions{})
+		})
+		text += "column roles (key, time, label, outcome, feature) are in the field metadata \"" + features.MetaRole + "\"\n"
 	} else {
-		err = t.WriteCSV(ctx, tmp)
-	}
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
+		side := path + features.ColumnsSuffix
+		err = writeFileAtomic(side, writeBytes(t.Columns(filepath.Base(path)).Encode))
+		if err == nil {
+			err = writeFileAtomic(path, func(w io.Writer) error { return t.WriteCSV(ctx, w) })
+		}
+		res["columns"] = side
+		text += fmt.Sprintf("column roles (key, time, label, outcome, feature) and definitions: %s\n", side)
 	}
 	if err != nil {
-		return fmt.Errorf("export features to %s: %w", path, err)
+		return fmt.Errorf("export features: %w", err)
 	}
-	return a.emit(map[string]any{"file": path, "rows": t.Len(), "features": len(t.Names), "stats": t.Stats},
-		fmt.Sprintf("wrote %d rows × %d features to %s\n", t.Len(), len(t.Names), path))
+	return a.emit(res, text)
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -128,16 +129,75 @@ func (a *app) openRegistry(ctx context.Context, dir string) (*model.Registry, er
 	return r, nil
 }
 
-// learnerParams parses --param name=value pairs for a model kind.
+// logregParams are the parameters of the logreg kind.
+var logregParams = []string{"l2", "lambda", "balanced", "missing_indicators", "max_iter"}
+
+// paramHelp documents --param for train and model fit.
+const paramHelp = "learner parameter, repeatable: name=value goes to every kind given that has the parameter\n" +
+	"(an error only if none has it), kind.name=value to that kind only (e.g. gbdt.max_depth=4, logreg.l2=10).\n" +
+	"gbdt takes XGBoost's names (eta, max_depth, num_round, min_child_weight, lambda, subsample, ...);\n" +
+	"logreg takes " + "l2 (alias lambda), balanced, missing_indicators, max_iter; forest takes none"
+
+// kindParams assigns the --param values to the kinds being fitted:
+// "kind.name=value" to that kind, which must be among kinds; a bare
+// "name=value" to every kind that has a parameter of that name, an error
+// only when none has. Values are checked by learnerParams.
+func kindParams(kinds, params []string) (map[string][]string, error) {
+	out := map[string][]string{}
+	for _, kv := range params {
+		name, value, ok := strings.Cut(kv, "=")
+		if !ok {
+			return nil, usagef("--param %q: want name=value or kind.name=value", kv)
+		}
+		if k, rest, dotted := strings.Cut(name, "."); dotted && (k == train.KindGBDT || k == train.KindLogReg || k == train.KindForest) {
+			if !slices.Contains(kinds, k) {
+				return nil, usagef("--param %s: %s is not among the kinds fitted (%s)", kv, k, strings.Join(kinds, ", "))
+			}
+			out[k] = append(out[k], rest+"="+value)
+			continue
+		}
+		var takers []string
+		for _, k := range kinds {
+			has, err := hasParam(k, name, value)
+			if err != nil {
+				return nil, usagef("--param %s: %v", kv, err)
+			}
+			if has {
+				takers = append(takers, k)
+				out[k] = append(out[k], kv)
+			}
+		}
+		if len(takers) == 0 {
+			return nil, usagef("--param %s: none of the kinds fitted (%s) has a parameter %q\n(%s)", kv, strings.Join(kinds, ", "), name, paramHelp)
+		}
+	}
+	return out, nil
+}
+
+// hasParam reports whether kind has a parameter name (an error when it has
+// and value is invalid for it).
+func hasParam(kind, name, value string) (bool, error) {
+	switch kind {
+	case train.KindGBDT:
+		p := train.DefaultGBDT()
+		err := p.Set(name, value)
+		if errors.Is(err, gbdt.ErrUnknownParam) {
+			return false, nil
+		}
+		return true, err
+	case train.KindLogReg:
+		return slices.Contains(logregParams, name), nil
+	}
+	return false, nil
+}
+
+// learnerParams parses name=value pairs for a model kind.
 func learnerParams(kind string, params []string) (*gbdt.Params, *logreg.Params, error) {
 	switch kind {
 	case train.KindGBDT:
 		p := train.DefaultGBDT()
 		for _, kv := range params {
-			k, v, ok := strings.Cut(kv, "=")
-			if !ok {
-				return nil, nil, usagef("--param %q: want name=value", kv)
-			}
+			k, v, _ := strings.Cut(kv, "=")
 			if err := p.Set(k, v); err != nil {
 				return nil, nil, usagef("--param %s: %v", kv, err)
 			}
@@ -146,10 +206,7 @@ func learnerParams(kind string, params []string) (*gbdt.Params, *logreg.Params, 
 	case train.KindLogReg:
 		p := train.DefaultLogReg()
 		for _, kv := range params {
-			k, v, ok := strings.Cut(kv, "=")
-			if !ok {
-				return nil, nil, usagef("--param %q: want name=value", kv)
-			}
+			k, v, _ := strings.Cut(kv, "=")
 			var err error
 			switch k {
 			case "l2", "lambda":
@@ -161,7 +218,7 @@ func learnerParams(kind string, params []string) (*gbdt.Params, *logreg.Params, 
 			case "max_iter":
 				p.MaxIter, err = strconv.Atoi(v)
 			default:
-				return nil, nil, usagef("--param %s: logreg takes l2, balanced, missing_indicators, max_iter", k)
+				return nil, nil, usagef("--param logreg.%s: logreg takes %s", k, strings.Join(logregParams, ", "))
 			}
 			if err != nil {
 				return nil, nil, usagef("--param %s: %v", kv, err)
@@ -177,6 +234,22 @@ func learnerParams(kind string, params []string) (*gbdt.Params, *logreg.Params, 
 	return nil, nil, usagef("--kind %q: want gbdt, logreg or forest (golearn baseline)", kind)
 }
 
+// parseKinds splits --kind into kind names, rejecting unknown and repeated ones.
+func parseKinds(v string) ([]string, error) {
+	var kinds []string
+	for _, k := range strings.Split(v, ",") {
+		k = strings.TrimSpace(k)
+		if k != train.KindGBDT && k != train.KindLogReg && k != train.KindForest {
+			return nil, usagef("--kind %q: want gbdt, logreg or forest (golearn baseline)", k)
+		}
+		if slices.Contains(kinds, k) {
+			return nil, usagef("--kind: %s is given twice", k)
+		}
+		kinds = append(kinds, k)
+	}
+	return kinds, nil
+}
+
 func trainCommand() command {
 	return command{
 		name:    "train",
@@ -184,7 +257,7 @@ func trainCommand() command {
 		flags: func(fs *flag.FlagSet) func(context.Context, *app, []string) error {
 			kinds := fs.String("kind", "gbdt", "model kinds to train and compare, comma-separated: gbdt, logreg, forest\n(golearn random forest, a comparison baseline fitted on ≤ 20,000 sampled rows)")
 			var params multiFlag
-			fs.Var(&params, "param", "learner parameter name=value (XGBoost names for gbdt, e.g. eta=0.05; repeatable; applies to every kind given)")
+			fs.Var(&params, "param", paramHelp)
 			calib := fs.String("calibration", "auto", "calibration fitted on the validation window: auto (the best of none, platt, isotonic on a time-ordered\nhold-out of that window), isotonic, platt or none")
 			models := fs.String("models", DefaultModels, "model registry directory")
 			activate := fs.String("activate", "auto", "activate the first kind's model: yes, no, or auto (when no model is active)")
@@ -206,10 +279,17 @@ func trainCommand() command {
 				if *activate != "yes" && *activate != "no" && *activate != "auto" {
 					return usagef("--activate %q: want yes, no or auto", *activate)
 				}
+				kindList, err := parseKinds(*kinds)
+				if err != nil {
+					return err
+				}
+				perKind, err := kindParams(kindList, params)
+				if err != nil {
+					return err
+				}
 				var opts []train.Options
-				for _, kind := range strings.Split(*kinds, ",") {
-					kind = strings.TrimSpace(kind)
-					g, l, err := learnerParams(kind, filterParams(kind, params))
+				for _, kind := range kindList {
+					g, l, err := learnerParams(kind, perKind[kind])
 					if err != nil {
 						return err
 					}
@@ -295,22 +375,6 @@ func trainCommand() command {
 			}
 		},
 	}
-}
-
-// filterParams keeps the params meant for kind: "kind.name=value" goes to
-// that kind only, a plain "name=value" to every kind.
-func filterParams(kind string, params []string) []string {
-	var out []string
-	for _, p := range params {
-		if k, rest, ok := strings.Cut(p, "."); ok && (k == train.KindGBDT || k == train.KindLogReg) {
-			if k == kind {
-				out = append(out, rest)
-			}
-			continue
-		}
-		out = append(out, p)
-	}
-	return out
 }
 
 var errNoActive = errors.New("no active model: run duesight train, or duesight models activate VERSION")

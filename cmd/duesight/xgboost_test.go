@@ -80,12 +80,16 @@ with open("map.txt", "w") as f:
 	if err != nil {
 		t.Fatal(err)
 	}
-	rows, err := train.ReadNumericTable(ctx, "rows.csv", nil, nil)
+	rows, err := train.ReadTable(ctx, "rows.csv", nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := make([]float64, len(rows.Cols[0]))
-	if err := m.PredictBatch(rows.Cols, got); err != nil {
+	var cols [][]float64
+	for _, c := range rows.Columns {
+		cols = append(cols, c.Values)
+	}
+	got := make([]float64, len(cols[0]))
+	if err := m.PredictBatch(cols, got); err != nil {
 		t.Fatal(err)
 	}
 	b, err := os.ReadFile("xgb_pred.txt")

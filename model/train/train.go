@@ -78,6 +78,9 @@ type Options struct {
 	// model (e.g. when several kinds are trained on one table).
 	TimingArtifact *model.Artifact
 	Timing         timing.Params
+	// Positive and Negative name the label's classes in the reports'
+	// confusion matrices (default late and on_time; see TableData).
+	Positive, Negative string
 	// Clock stamps the artifacts (required).
 	Clock func() time.Time
 	// Logger receives progress (counts only). Nil discards.
@@ -227,13 +230,13 @@ func fitEvaluate(ctx context.Context, kind string, tr, va, te *model.Dataset, op
 		return nil, err
 	}
 	f.model = model.Calibrated(raw, f.cal)
-	if f.valid, err = report(kind+" (valid)", f.model, va); err != nil {
+	if f.valid, err = report(kind+" (valid)", f.model, va, opt); err != nil {
 		return nil, err
 	}
-	if f.test, err = report(kind, f.model, te); err != nil {
+	if f.test, err = report(kind, f.model, te, opt); err != nil {
 		return nil, err
 	}
-	if f.testRaw, err = report(kind+" uncalibrated", raw, te); err != nil {
+	if f.testRaw, err = report(kind+" uncalibrated", raw, te, opt); err != nil {
 		return nil, err
 	}
 	return f, nil
@@ -364,12 +367,12 @@ func predict(m model.Model, d *model.Dataset) ([]float64, error) {
 	return out, nil
 }
 
-func report(name string, m model.Model, d *model.Dataset) (*eval.Report, error) {
+func report(name string, m model.Model, d *model.Dataset, opt Options) (*eval.Report, error) {
 	p, err := predict(m, d)
 	if err != nil {
 		return nil, err
 	}
-	r, err := eval.Binary(name, d.Y, p, d.W, eval.Options{})
+	r, err := eval.Binary(name, d.Y, p, d.W, eval.Options{Positive: opt.Positive, Negative: opt.Negative})
 	if err != nil {
 		return nil, fmt.Errorf("train: evaluate %s: %w", name, err)
 	}
