@@ -371,3 +371,34 @@ func TestComparisonOutputs(t *testing.T) {
 		t.Errorf("Metrics = %v", m)
 	}
 }
+
+// TestClassNames: a report on a foreign label names its classes after it,
+// in the confusion matrix and in the comparison table, with the same
+// numbers as the default names.
+func TestClassNames(t *testing.T) {
+	y := []float64{1, 0, 1, 0, 0, 1, 0, 0}
+	p := []float64{0.9, 0.2, 0.4, 0.7, 0.1, 0.8, 0.3, 0.6}
+	named, err := eval.Binary("m", y, p, nil, eval.Options{Positive: "churned=1", Negative: "churned=0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := eval.Binary("m", y, p, nil, eval.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, want := range []string{"churned=1", "churned=0"} {
+		if c := named.Confusion.Classes[k]; c.Class != want || c.Precision != plain.Confusion.Classes[k].Precision {
+			t.Errorf("class %d: %+v, want %s with the numbers of %+v", k, c, want, plain.Confusion.Classes[k])
+		}
+	}
+	var b bytes.Buffer
+	if err := eval.WriteComparison(&b, named); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "churned=1 precision") || !strings.Contains(b.String(), "churned=0 F1") || strings.Contains(b.String(), "late") {
+		t.Fatalf("comparison:\n%s", b.String())
+	}
+	if _, err := eval.ConfusionNamed(y, p, 0.5, "a", "a"); err == nil {
+		t.Fatal("equal class names were accepted")
+	}
+}
