@@ -37,6 +37,11 @@ func (s *Store) appliedVersion(ctx context.Context) (int, error) {
 // migrating at once run the same statements and record the version twice,
 // which is harmless (the version is max(version)).
 func (s *Store) migrate(ctx context.Context) error {
+	if s.opt.MustExist {
+		if err := s.checkExists(ctx); err != nil {
+			return err
+		}
+	}
 	for _, stmt := range s.d.bootstrap() {
 		if err := s.conn.Exec(ctx, stmt); err != nil {
 			return fail(err, "create database %s", s.d.DB)
@@ -78,4 +83,24 @@ func (s *Store) migrate(ctx context.Context) error {
 			slog.Int("statements", len(stmts)), slog.Duration("took", s.opt.Now().Sub(start)))
 	}
 	return nil
+}
+
+// checkExists returns data.NotFound unless the database exists with a
+// schema_migrations table (Options.MustExist).
+func (s *Store) checkExists(ctx context.Context) error {
+	var n uint64
+	q := "SELECT count() FROM system.tables WHERE database = ? AND name = 'schema_migrations'"
+	if err := s.conn.QueryRow(ctx, q, s.d.DB).Scan(&n); err != nil {
+		return fail(err, "look up database %s", s.d.DB)
+	}
+	if n > 0 {
+		return nil
+	}
+	if err := s.conn.QueryRow(ctx, "SELECT count() FROM system.databases WHERE name = ?", s.d.DB).Scan(&n); err != nil {
+		return fail(err, "look up database %s", s.d.DB)
+	}
+	if n == 0 {
+		return errorf(data.NotFound, nil, "clickhouse: database %s does not exist", s.d.DB)
+	}
+	return errorf(data.NotFound, nil, "clickhouse: database %s holds no duesight schema", s.d.DB)
 }

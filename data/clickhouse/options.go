@@ -55,6 +55,11 @@ type Options struct {
 	// instead of waiting for its crashed predecessor's lease to expire —
 	// give it only to one process at a time.
 	Owner string
+	// MustExist opens only a database that exists and holds duesight's
+	// schema: Open then fails with data.NotFound instead of creating the
+	// database (for readers, which must not leave an empty database
+	// behind a typo). Migrations of an older schema still run.
+	MustExist bool
 	// Settings are extra ClickHouse settings sent with every query, e.g.
 	// {"max_bytes_before_external_sort": 1 << 30} for large streams.
 	Settings map[string]any

@@ -52,7 +52,8 @@ var _ data.Store = (*Store)(nil)
 
 // Open connects to the server named by dsn
 // (clickhouse://[user[:password]@]host:port/database), creates the database
-// if it is missing and applies pending migrations. It refuses (Conflict) a
+// if it is missing (unless Options.MustExist) and applies pending
+// migrations. It refuses (Conflict) a
 // database migrated by a newer version, and returns Unavailable when the
 // server cannot be reached.
 func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
