@@ -27,13 +27,15 @@ func openStore(ctx context.Context, url string, readOnly bool, logger *slog.Logg
 		}
 		s, err := parquet.Open(ctx, rest, parquet.Options{ReadOnly: readOnly, Logger: logger})
 		if err != nil {
-			return nil, fmt.Errorf("open embedded store %s: %w", rest, err)
+			return nil, fmt.Errorf("open embedded store %s: %w%s", rest, err, createHint(err, url))
 		}
 		return s, nil
 	case "clickhouse":
-		s, err := clickhouse.Open(ctx, url, clickhouse.Options{Logger: logger})
+		// Readers never create the database: a typo in the URL must not
+		// leave an empty database behind.
+		s, err := clickhouse.Open(ctx, url, clickhouse.Options{Logger: logger, MustExist: readOnly})
 		if err != nil {
-			return nil, fmt.Errorf("open clickhouse store %s: %w", redactURL(url), err)
+			return nil, fmt.Errorf("open clickhouse store %s: %w%s", redactURL(url), err, createHint(err, url))
 		}
 		return s, nil
 	}
@@ -52,4 +54,17 @@ func redactURL(u string) string {
 		}
 	}
 	return u
+}
+
+// createHint tells how to fill a store that does not exist yet.
+func createHint(err error, url string) string {
+	if data.ErrorCode(err) != data.NotFound {
+		return ""
+	}
+	store := ""
+	if url != DefaultStore {
+		store = " --store " + redactURL(url)
+	}
+	return fmt.Sprintf("\nno history there yet: create it with 'duesight%s gen' (synthetic) or 'duesight%s import' (your files, see duesight help import)",
+		store, store)
 }
