@@ -101,7 +101,7 @@ func run(ctx context.Context, args []string, std stdio, getenv func(string) stri
 			a.printHelp(cmds)
 			return nil
 		}
-		return usagef("%v (see duesight help)", err)
+		return usagef("%v%s (see duesight help)", err, flagSuggestion(global, err))
 	}
 	rest := global.Args()
 	if len(rest) == 0 || rest[0] == "help" || rest[0] == "-h" {
@@ -113,7 +113,7 @@ func run(ctx context.Context, args []string, std stdio, getenv func(string) stri
 	}
 	i := slices.IndexFunc(cmds, func(c command) bool { return c.name == rest[0] })
 	if i < 0 {
-		return usagef("unknown command %q (see duesight help)", rest[0])
+		return usagef("unknown command %q%s (see duesight help)", rest[0], didYouMean(rest[0], commandNames(cmds)))
 	}
 	cmd := cmds[i]
 	// Global values given before the command name; registering the global
@@ -132,7 +132,7 @@ func run(ctx context.Context, args []string, std stdio, getenv func(string) stri
 		if errors.Is(err, flag.ErrHelp) {
 			return a.commandHelp(cmds, cmd.name)
 		}
-		return usagef("%s: %v (see duesight help %s)", cmd.name, err, cmd.name)
+		return usagef("%s: %v%s (see duesight help %s)", cmd.name, err, flagSuggestion(fs, err), cmd.name)
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
@@ -216,7 +216,7 @@ func (a *app) printHelp(cmds []command) {
 func (a *app) commandHelp(cmds []command, name string) error {
 	i := slices.IndexFunc(cmds, func(c command) bool { return c.name == name })
 	if i < 0 {
-		return usagef("unknown command %q", name)
+		return usagef("unknown command %q%s", name, didYouMean(name, commandNames(cmds)))
 	}
 	c := cmds[i]
 	fmt.Fprintf(a.io.out, "Usage: duesight %s [flags] %s\n\n%s\n\nFlags:\n", c.name, c.usage, c.summary)

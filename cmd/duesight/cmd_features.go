@@ -39,7 +39,7 @@ func featuresCommand() command {
 					}
 					return a.exportFeatures(ctx, o, args[1])
 				}
-				return usagef("features %s: see duesight help features", strings.Join(args, " "))
+				return usagef("features %s%s: see duesight help features", strings.Join(args, " "), didYouMean(args[0], []string{"list", "export"}))
 			}
 		},
 	}

@@ -73,7 +73,8 @@ func keysCommand() command {
 					return a.emit(info, fmt.Sprintf("revoked key %s (role %s); servers sharing %s refuse it within a second\n",
 						info.ID, info.Role, ks.Path()))
 				default:
-					return usagef("keys %s: want create --role ROLE [--name N], list, or revoke ID", strings.Join(args, " "))
+					return usagef("keys %s%s: want create --role ROLE [--name N], list, or revoke ID", strings.Join(args, " "),
+						didYouMean(args[0], []string{"create", "list", "revoke"}))
 				}
 			}
 		},

@@ -35,7 +35,11 @@ func modelCommand() command {
 			sf := addSplitFlags(fs)
 			return func(ctx context.Context, a *app, args []string) error {
 				if len(args) != 1 || args[0] != "fit" {
-					return usagef("usage: duesight model fit --table FILE [--label COL] (see duesight help model)")
+					hint := ""
+					if len(args) > 0 {
+						hint = didYouMean(args[0], []string{"fit"})
+					}
+					return usagef("model %s%s: usage: duesight model fit --table FILE [--label COL] (see duesight help model)", strings.Join(args, " "), hint)
 				}
 				if *table == "" {
 					return usagef("model fit needs --table")

@@ -63,7 +63,8 @@ func modelsCommand() command {
 				case sub == "import-xgboost" && len(args) == 2:
 					return a.importXGBoost(ctx, reg, args[1], *featureMap, [2]string{*trainedFrom, *trainedTo})
 				}
-				return usagef("models %s: see duesight help models", strings.Join(args, " "))
+				return usagef("models %s%s: see duesight help models", strings.Join(args, " "),
+					didYouMean(args[0], []string{"list", "activate", "rollback", "history", "import-xgboost"}))
 			}
 		},
 	}
