@@ -294,7 +294,7 @@ func trainCommand() command {
 						return err
 					}
 					opts = append(opts, train.Options{Kind: kind, Split: spec, GBDT: g, LogReg: l, Calibration: *calib,
-						SkipTiming: *noTiming, Clock: a.now, Logger: a.logger})
+						SkipTiming: *noTiming, CodeVersion: codeVersion(), Clock: a.now, Logger: a.logger})
 				}
 				reg, err := a.openRegistry(ctx, *models)
 				if err != nil {

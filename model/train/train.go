@@ -81,6 +81,9 @@ type Options struct {
 	// Positive and Negative name the label's classes in the reports'
 	// confusion matrices (default late and on_time; see TableData).
 	Positive, Negative string
+	// CodeVersion is recorded in the artifacts (default: model.CodeVersion,
+	// the binary's VCS revision).
+	CodeVersion string
 	// Clock stamps the artifacts (required).
 	Clock func() time.Time
 	// Logger receives progress (counts only). Nil discards.
@@ -172,7 +175,7 @@ func Train(ctx context.Context, t *features.Table, opt Options) (*Result, error)
 	res.Calibration = fitted.calMethod
 
 	meta := model.Meta{SchemaVersion: SchemaVersion(), TrainFrom: res.Train.From.String(), TrainTo: res.Train.To.String(),
-		CreatedAt: opt.Clock(), Metrics: metrics(res), Calibration: cal,
+		CreatedAt: opt.Clock(), Metrics: metrics(res), Calibration: cal, CodeVersion: opt.CodeVersion,
 		Params: map[string]any{"label": fmt.Sprintf("late: paid more than %d days after due", t.Grace), "grace_days": t.Grace,
 			"horizon": t.Horizon.UTC().Format(time.RFC3339), "split": splitName(opt.Split), "calibration": res.Calibration}}
 	switch {
