@@ -63,9 +63,12 @@ func demoCommand() command {
 				if err != nil {
 					return fmt.Errorf("open key file: %w", err)
 				}
-				key, _, err := ks.Create(ctx, api.RoleAnalyst, "demo")
+				key, revoked, err := replaceDemoKey(ctx, ks)
 				if err != nil {
-					return fmt.Errorf("create demo key: %w", err)
+					return err
+				}
+				if revoked > 0 {
+					fmt.Fprintf(a.io.err, "demo: replaced the previous demo key (revoked; keys labelled %q are the demo's)\n", demoKeyLabel)
 				}
 				invoice, account, err := a.sampleOpenInvoice(ctx)
 				if err != nil {
@@ -89,6 +92,34 @@ func demoCommand() command {
 			}
 		},
 	}
+}
+
+// demoKeyLabel labels the key demo creates.
+const demoKeyLabel = "demo"
+
+// replaceDemoKey revokes the keys an earlier demo run created and creates
+// a new one, so that repeated runs leave one valid demo key (the key file
+// keeps only hashes: an old key cannot be shown again, so it is replaced).
+// It returns the new key and how many were revoked.
+func replaceDemoKey(ctx context.Context, ks *api.KeyStore) (string, int, error) {
+	list, err := ks.List(ctx)
+	if err != nil {
+		return "", 0, fmt.Errorf("list api keys: %w", err)
+	}
+	revoked := 0
+	for _, k := range list {
+		if k.Label == demoKeyLabel && k.Role == api.RoleAnalyst && !k.Revoked() {
+			if _, err := ks.Revoke(ctx, k.ID); err != nil {
+				return "", revoked, fmt.Errorf("revoke the previous demo key: %w", err)
+			}
+			revoked++
+		}
+	}
+	key, _, err := ks.Create(ctx, api.RoleAnalyst, demoKeyLabel)
+	if err != nil {
+		return "", revoked, fmt.Errorf("create demo key: %w", err)
+	}
+	return key, revoked, nil
 }
 
 // sampleOpenInvoice finds an open invoice to show in the sample curl.

@@ -1,0 +1,170 @@
+package main
+
+import (
+	"context"
+	"runtime/debug"
+	"strings"
+	"testing"
+
+	ch "github.com/ClickHouse/clickhouse-go/v2"
+
+	"github.com/duesight/duesight/api"
+)
+
+func TestDidYouMean(t *testing.T) {
+	chdir(t)
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"statz"}, "(did you mean stats?)"},
+		{[]string{"trian"}, "(did you mean train?)"},
+		{[]string{"help", "modles"}, "(did you mean models?)"},
+		{[]string{"gen", "--acounts", "3"}, "(did you mean --accounts?)"},
+		{[]string{"--stor", "x", "stats"}, "(did you mean --store?)"},
+		{[]string{"models", "lst"}, "(did you mean list?)"},
+		{[]string{"features", "exprot", "t.csv"}, "(did you mean export?)"},
+		{[]string{"keys", "craete"}, "(did you mean create?)"},
+		{[]string{"model", "fti"}, "(did you mean fit?)"},
+	} {
+		_, err := cli(t, nil, c.args...)
+		if err == nil || exitCode(err) != 2 || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("duesight %v: err = %v; want a usage error with %q", c.args, err, c.want)
+		}
+	}
+	// Nothing close: no guess.
+	if _, err := cli(t, nil, "xyzzy"); err == nil || strings.Contains(err.Error(), "did you mean") {
+		t.Errorf("xyzzy: %v", err)
+	}
+	for _, c := range []struct {
+		a, b string
+		d    int
+	}{{"", "abc", 3}, {"stats", "stats", 0}, {"statz", "stats", 1}, {"trian", "train", 1}, {"ab", "ba", 1}, {"kitten", "sitting", 3}} {
+		if d := editDistance(c.a, c.b); d != c.d {
+			t.Errorf("editDistance(%q, %q) = %d, want %d", c.a, c.b, d, c.d)
+		}
+	}
+}
+
+func TestVersionOf(t *testing.T) {
+	vcs := func(rev, modified string) *debug.BuildInfo {
+		return &debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Version: "(devel)"}, Settings: []debug.BuildSetting{
+			{Key: "vcs.revision", Value: rev}, {Key: "vcs.time", Value: "2026-11-25T10:41:30Z"}, {Key: "vcs.modified", Value: modified}}}
+	}
+	for _, c := range []struct {
+		linked string
+		bi     *debug.BuildInfo
+		want   string
+	}{
+		{"v1.2.3", vcs("8f5e783d59de8212ef171da2c7a206b2dfd46503", "true"), "v1.2.3"},
+		{"", &debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Version: "v0.4.0"}}, "v0.4.0"},
+		{"", vcs("8f5e783d59de8212ef171da2c7a206b2dfd46503", "false"), "8f5e783d59de"},
+		{"", vcs("8f5e783d59de8212ef171da2c7a206b2dfd46503", "true"), "8f5e783d59de-dirty"},
+		{"", &debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Version: "(devel)"}}, "devel"},
+		{"", nil, "devel"},
+	} {
+		if got := versionOf(c.linked, c.bi); got.Version != c.want {
+			t.Errorf("versionOf(%q, %+v) = %q, want %q", c.linked, c.bi, got.Version, c.want)
+		}
+	}
+	out := mustCLI(t, nil, "version", "--format", "text")
+	if !strings.HasPrefix(out, "duesight ") || !strings.Contains(out, "history schema") {
+		t.Fatalf("version: %q", out)
+	}
+	if strings.HasPrefix(out, "duesight devel") && !strings.Contains(out, "-ldflags") {
+		t.Fatalf("a devel build does not say how to get a version: %q", out)
+	}
+}
+
+func TestMissingStoreHint(t *testing.T) {
+	chdir(t)
+	_, err := cli(t, nil, "stats")
+	if err == nil || !strings.Contains(err.Error(), "manifest.json is missing") ||
+		!strings.Contains(err.Error(), "create it with 'duesight gen' (synthetic) or 'duesight import'") {
+		t.Fatalf("stats on a missing store: %v", err)
+	}
+	_, err = cli(t, nil, "--store", "file://elsewhere", "train")
+	if err == nil || !strings.Contains(err.Error(), "'duesight --store file://elsewhere gen'") {
+		t.Fatalf("train on a missing store: %v", err)
+	}
+}
+
+// TestReadCommandsDoNotCreateDatabase: stats, export and features export
+// on a missing ClickHouse database fail with a hint and leave no database;
+// import creates it.
+func TestReadCommandsDoNotCreateDatabase(t *testing.T) {
+	dsn := clickhouseDSN(t)
+	dir := chdir(t)
+	db := dsn[strings.LastIndexByte(dsn, '/')+1:]
+	exists := func() bool {
+		conn, err := ch.Open(&ch.Options{Addr: []string{strings.TrimPrefix(dsn[:strings.LastIndexByte(dsn, '/')], "clickhouse://")}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		var n uint64
+		if err := conn.QueryRow(context.Background(), "SELECT count() FROM system.databases WHERE name = ?", db).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n > 0
+	}
+	for _, args := range [][]string{{"stats"}, {"export", dir + "/out"}, {"features", "export", "t.csv"}} {
+		_, err := cli(t, nil, append([]string{"--store", dsn}, args...)...)
+		if err == nil || !strings.Contains(err.Error(), "database "+db+" does not exist") ||
+			!strings.Contains(err.Error(), "'duesight --store "+dsn+" import'") {
+			t.Fatalf("%v on a missing database: %v", args, err)
+		}
+		if exists() {
+			t.Fatalf("%v created the database", args)
+		}
+	}
+	mustCLI(t, nil, "gen", "--accounts", "5", "--to", "2025-01-01", "--truth", "")
+	mustCLI(t, nil, "export", "out")
+	mustCLI(t, nil, "--store", dsn, "import", "out")
+	if !exists() {
+		t.Fatal("import did not create the database")
+	}
+	if out := mustCLI(t, nil, "--store", dsn, "stats", "--format", "text"); !strings.Contains(out, "accounts  5") {
+		t.Fatalf("stats after import: %s", out)
+	}
+}
+
+// TestDemoReplacesItsKey: each demo run leaves exactly one valid demo key.
+func TestDemoReplacesItsKey(t *testing.T) {
+	chdir(t)
+	args := []string{"demo", "--no-serve", "--accounts", "30"}
+	var keys []string
+	for range 3 {
+		out := mustCLI(t, nil, args...)
+		i := strings.Index(out, "dsk_")
+		if i < 0 {
+			t.Fatalf("demo printed no key:\n%s", out)
+		}
+		keys = append(keys, strings.Fields(out[i:])[0])
+	}
+	ks, err := api.OpenKeyStore(DefaultKeys, api.KeyStoreOptions{ReloadInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := ks.List(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	valid := 0
+	for _, k := range list {
+		if !k.Revoked() {
+			valid++
+		}
+	}
+	if valid != 1 {
+		t.Fatalf("%d valid keys after 3 demo runs, want 1: %+v", valid, list)
+	}
+	if _, err := ks.Verify(context.Background(), keys[2]); err != nil {
+		t.Fatalf("the last demo key does not verify: %v", err)
+	}
+	for _, k := range keys[:2] {
+		if _, err := ks.Verify(context.Background(), k); err == nil {
+			t.Fatal("an earlier demo key still verifies")
+		}
+	}
+}
