@@ -41,7 +41,8 @@
 //
 // Import is all-or-nothing by default: any problem means nothing is
 // written, and the error (*RowsError) lists every problem (the message shows
-// the first 20; the reject file has all). With SkipInvalid the valid rows are
+// the first 20 and names the reject file, when one was asked for, that
+// lists all). With SkipInvalid the valid rows are
 // written; a row is skipped whole when any entity derived from it is
 // rejected. The reject file (ImportOptions.RejectPath) is a CSV of file,
 // line, column, field, kind, id, reason and the raw row. Ids come only from

@@ -207,7 +207,7 @@ func Export(ctx context.Context, s data.Store, dir string, f Format) (data.Count
 		}
 	}
 	for i, t := range tables {
-		fh, err := os.CreateTemp(dir, "."+t.name+".*.tmp")
+		fh, err := createTemp(dir, "."+t.name+".")
 		if err != nil {
 			cleanup()
 			return n, fmt.Errorf("csvio: export: %w", err)

@@ -110,7 +110,7 @@ func Import(ctx context.Context, s data.Store, m *Mapping, files map[string]stri
 	}
 	log.Info("csvio: import", attrs...)
 	if len(problems) > 0 {
-		return res, &RowsError{Problems: problems, Rows: res.RejectedRows, Imported: opt.SkipInvalid}
+		return res, &RowsError{Problems: problems, Rows: res.RejectedRows, Imported: opt.SkipInvalid, RejectPath: opt.RejectPath}
 	}
 	return res, nil
 }
@@ -269,7 +269,7 @@ func writeRejects(ctx context.Context, path string, m *Mapping, loc *Locator, pr
 	if err != nil {
 		return fmt.Errorf("csvio: reject file: re-read rows: %w", err)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	tmp, err := createTemp(filepath.Dir(path), "."+filepath.Base(path)+".")
 	if err != nil {
 		return fmt.Errorf("csvio: reject file: %w", err)
 	}

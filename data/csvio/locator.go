@@ -46,10 +46,13 @@ type RowsError struct {
 	Rows     int       // distinct rows with a problem
 	// Imported is true when the valid rows were written (SkipInvalid).
 	Imported bool
+	// RejectPath is the reject file listing every problem, "" when none
+	// was written (ImportOptions.RejectPath unset).
+	RejectPath string
 }
 
-// maxShown is how many problems Error lists before "and N more".
-const maxShown = 20
+// MaxShown is how many problems Error lists before "and N more".
+const MaxShown = 20
 
 func (e *RowsError) Error() string {
 	var b strings.Builder
@@ -59,8 +62,12 @@ func (e *RowsError) Error() string {
 	}
 	fmt.Fprintf(&b, "%d problem(s) in %d row(s), %s:", len(e.Problems), e.Rows, what)
 	for i, p := range e.Problems {
-		if i == maxShown {
-			fmt.Fprintf(&b, "\n  ... and %d more (the reject file lists all)", len(e.Problems)-maxShown)
+		if i == MaxShown {
+			if e.RejectPath != "" {
+				fmt.Fprintf(&b, "\n  ... and %d more (all %d are listed in %s)", len(e.Problems)-MaxShown, len(e.Problems), e.RejectPath)
+			} else {
+				fmt.Fprintf(&b, "\n  ... and %d more, not shown (no reject file was written)", len(e.Problems)-MaxShown)
+			}
 			break
 		}
 		b.WriteString("\n  ")
