@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -52,10 +53,16 @@ func importCommand() command {
 					},
 				})
 				p.Finish()
-				if err != nil {
-					if res != nil && len(res.Problems) > 0 && *rejects != "" {
-						return fmt.Errorf("%w\n(all %d problems are listed in %s; nothing was written)", err, len(res.Problems), *rejects)
-					}
+				var rowsErr *csvio.RowsError
+				switch {
+				case errors.As(err, &rowsErr) && rowsErr.Imported:
+					// --skip-invalid: the valid rows are in; the result says
+					// how many were skipped and where the reasons are.
+				case errors.As(err, &rowsErr) && *rejects != "":
+					return fmt.Errorf("%w\n(every problem, with its row, is listed in %s)", err, *rejects)
+				case errors.As(err, &rowsErr) && len(rowsErr.Problems) > csvio.MaxShown:
+					return fmt.Errorf("%w\n(list them all with --rejects FILE)", err)
+				case err != nil:
 					return err
 				}
 				return a.emit(res, importText(res, *rejects))

@@ -2,8 +2,11 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"os"
 	"runtime/debug"
 	"strings"
+	"syscall"
 	"testing"
 
 	ch "github.com/ClickHouse/clickhouse-go/v2"
@@ -165,6 +168,56 @@ func TestDemoReplacesItsKey(t *testing.T) {
 	for _, k := range keys[:2] {
 		if _, err := ks.Verify(context.Background(), k); err == nil {
 			t.Fatal("an earlier demo key still verifies")
+		}
+	}
+}
+
+// TestImportRejectFile: without a reject file the message says the
+// problems beyond the first 20 were not written anywhere; with --rejects
+// every one is in the file, also without --skip-invalid; --skip-invalid
+// succeeds with the valid rows. Exports and reject files are 0644.
+func TestImportRejectFile(t *testing.T) {
+	chdir(t)
+	old := syscall.Umask(0o022)
+	defer syscall.Umask(old)
+	var b strings.Builder
+	b.WriteString("customer,invoice,issued,due,amount\nc1,i0,2024-01-01,2024-01-31,10.00\n")
+	for i := range 25 {
+		fmt.Fprintf(&b, "c1,i%d,2024-02-01,2024-01-15,20.00\n", i+1) // due before issue
+	}
+	if err := os.WriteFile("ar.csv", []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile("map.yaml", []byte(badMapping), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := cli(t, nil, "import", "--mapping", "map.yaml", "ar.csv")
+	if err == nil || !strings.Contains(err.Error(), "and 5 more, not shown (no reject file was written)") ||
+		!strings.Contains(err.Error(), "--rejects FILE") || strings.Contains(err.Error(), "lists all") {
+		t.Fatalf("without a reject file: %v", err)
+	}
+	if _, err := os.Stat("rejects.csv"); err == nil {
+		t.Fatal("a reject file appeared unasked")
+	}
+	_, err = cli(t, nil, "import", "--mapping", "map.yaml", "--rejects", "r.csv", "ar.csv")
+	if err == nil || !strings.Contains(err.Error(), "all 25 are listed in r.csv") || !strings.Contains(err.Error(), "nothing was imported") {
+		t.Fatalf("with --rejects: %v", err)
+	}
+	rej, err := os.ReadFile("r.csv")
+	if err != nil || strings.Count(string(rej), "\n") != 26 {
+		t.Fatalf("r.csv: %d lines, %v; want header + 25", strings.Count(string(rej), "\n"), err)
+	}
+	if n := countAccounts(t, DefaultStore); n != 0 {
+		t.Fatalf("all-or-nothing import wrote %d accounts", n)
+	}
+	out := mustCLI(t, nil, "import", "--mapping", "map.yaml", "--skip-invalid", "ar.csv", "--format", "text")
+	if !strings.Contains(out, "skipped 25 invalid rows; reasons in rejects.csv") {
+		t.Fatalf("--skip-invalid: %s", out)
+	}
+	mustCLI(t, nil, "export", "out")
+	for _, f := range []string{"rejects.csv", "r.csv", "out/accounts.csv", "out/invoices.csv"} {
+		if st, err := os.Stat(f); err != nil || st.Mode().Perm() != 0o644 {
+			t.Errorf("%s: %v, %v; want mode 0644", f, st, err)
 		}
 	}
 }
