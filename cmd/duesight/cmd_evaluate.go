@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"time"
 
 	"github.com/duesight/duesight/data/synth"
 	"github.com/duesight/duesight/model/eval"
@@ -62,6 +63,7 @@ func evaluateCommand() command {
 					args = []string{active}
 				}
 				var named []train.Named
+				trained := map[string][2]string{} // version → training window
 				for _, v := range args {
 					art, err := reg.Get(ctx, v, train.Schema())
 					if err != nil {
@@ -72,6 +74,7 @@ func evaluateCommand() command {
 						return fmt.Errorf("%s: %w", v, err)
 					}
 					named = append(named, train.Named{Name: v, Model: m})
+					trained[v] = [2]string{art.Header.TrainFrom, art.Header.TrainTo}
 				}
 				t, err := a.buildFeatures(ctx, fo)
 				if err != nil {
@@ -82,11 +85,30 @@ func evaluateCommand() command {
 					return err
 				}
 				var text bytes.Buffer
-				fmt.Fprintf(&text, "%d labelled invoices evaluated\n\n", len(ev.Late))
+				how := "the --window given"
+				if ev.TestWindow {
+					how = fmt.Sprintf("the test window of a %s split, valid %.0f%% / test %.0f%%", *sf.method, 100*spec.ValidFrac, 100*spec.TestFrac)
+				}
+				horizon := ev.Horizon.UTC().Format(time.DateOnly)
+				fmt.Fprintf(&text, "%d labelled invoices issued %s..%s (%s); labels as of %s (late = paid more than %d days after due)\n",
+					len(ev.Late), ev.From, ev.To, how, horizon, ev.Grace)
+				for _, n := range named {
+					// Dates compare as strings (YYYY-MM-DD); a random split's
+					// test rows span the whole history, so only a time window
+					// can be checked.
+					w := trained[n.Name]
+					if (spec.Method == eval.ByTime || !ev.TestWindow) && w[0] <= ev.To.String() && w[1] >= ev.From.String() {
+						fmt.Fprintf(&text, "note: %s was trained on invoices issued %s..%s, overlapping this window: its numbers are optimistic\n",
+							n.Name, w[0], w[1])
+					}
+				}
+				text.WriteString("\n")
 				if err := eval.WriteComparison(&text, ev.Reports...); err != nil {
 					return err
 				}
-				out := map[string]any{"rows": len(ev.Late), "reports": ev.Reports}
+				out := map[string]any{"rows": len(ev.Late), "reports": ev.Reports,
+					"window":  map[string]any{"from": ev.From, "to": ev.To, "test_window_of_split": ev.TestWindow},
+					"horizon": ev.Horizon.UTC().Format(time.RFC3339), "grace_days": ev.Grace}
 				if *truth != "" {
 					tc, err := compareTruth(*truth, ev)
 					if err != nil {

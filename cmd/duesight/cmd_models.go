@@ -82,13 +82,27 @@ func (a *app) listModels(ctx context.Context, reg *model.Registry) error {
 	if err != nil {
 		return err
 	}
+	// Test metrics compare only between models measured on the same
+	// window with labels at the same horizon: each distinct (window,
+	// horizon) gets a letter.
+	groups := map[testWindow]string{}
+	var order []testWindow
+	for _, e := range entries {
+		if e.Err == nil {
+			if w, ok := windowOf(e.Header); ok && groups[w] == "" {
+				groups[w] = string(rune('A' + len(order)%26))
+				order = append(order, w)
+			}
+		}
+	}
 	var b bytes.Buffer
 	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ACTIVE\tVERSION\tKIND\tCREATED\tTRAINED ON\tTEST AUC\tTEST ECE")
-	var out []map[string]any
+	fmt.Fprintln(tw, "ACTIVE\tVERSION\tKIND\tCREATED\tTRAINED ON\tTEST WINDOW\tTEST AUC\tTEST ECE")
+	out := []map[string]any{}
+	unknown := false
 	for _, e := range entries {
 		if e.Err != nil {
-			fmt.Fprintf(tw, "\t%s\tCORRUPT: %v\t\t\t\t\n", e.Version, e.Err)
+			fmt.Fprintf(tw, "\t%s\tCORRUPT: %v\t\t\t\t\t\n", e.Version, e.Err)
 			out = append(out, map[string]any{"version": e.Version, "error": e.Err.Error()})
 			continue
 		}
@@ -97,13 +111,60 @@ func (a *app) listModels(ctx context.Context, reg *model.Registry) error {
 		if e.Active {
 			mark = "*"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s..%s\t%s\t%s\n", mark, h.Version, h.Kind, h.CreatedAt.Format(time.DateOnly),
-			h.TrainFrom, h.TrainTo, metric(h.Metrics, "test_auc"), metric(h.Metrics, "test_ece"))
-		out = append(out, map[string]any{"version": h.Version, "kind": h.Kind, "active": e.Active, "created_at": h.CreatedAt,
-			"train_from": h.TrainFrom, "train_to": h.TrainTo, "metrics": h.Metrics, "code_version": h.CodeVersion})
+		entry := map[string]any{"version": h.Version, "kind": h.Kind, "active": e.Active, "created_at": h.CreatedAt,
+			"train_from": h.TrainFrom, "train_to": h.TrainTo, "metrics": h.Metrics, "code_version": h.CodeVersion}
+		window, group := "-", ""
+		if w, ok := windowOf(h); ok {
+			group = groups[w]
+			window = group + " " + w.from + ".." + w.to
+			entry["test_window"] = map[string]string{"from": w.from, "to": w.to, "horizon": w.horizon}
+			entry["comparable_group"] = group
+		} else if _, has := h.Metrics["test_auc"]; has {
+			window, group, unknown = "? (not recorded)", "?", true
+		}
+		auc, ece := metric(h.Metrics, "test_auc"), metric(h.Metrics, "test_ece")
+		if group != "" && auc != "-" {
+			auc += " " + group
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s..%s\t%s\t%s\t%s\n", mark, h.Version, h.Kind, h.CreatedAt.Format(time.DateOnly),
+			h.TrainFrom, h.TrainTo, window, auc, ece)
+		out = append(out, entry)
 	}
 	tw.Flush()
+	if len(order) > 1 || (len(order) > 0 && unknown) {
+		b.WriteString("\nTest metrics compare only within one letter (same test window, labels at the same horizon):\n")
+		for _, w := range order {
+			fmt.Fprintf(&b, "  %s  invoices issued %s..%s, labels as of %s\n", groups[w], w.from, w.to, w.horizon)
+		}
+		if unknown {
+			b.WriteString("  ?  window not recorded (trained by an older duesight)\n")
+		}
+		b.WriteString("To compare models on one window: duesight evaluate VERSION VERSION ...\n")
+	}
 	return a.emit(out, b.String())
+}
+
+// testWindow is where a model's test metrics were measured.
+type testWindow struct{ from, to, horizon string }
+
+// windowOf reads the test window a model's metrics were measured on.
+func windowOf(h *model.Header) (testWindow, bool) {
+	var w testWindow
+	if _, ok := h.Metrics["test_auc"]; !ok {
+		return w, false
+	}
+	for _, p := range []struct {
+		key string
+		dst *string
+	}{{train.ParamTestFrom, &w.from}, {train.ParamTestTo, &w.to}, {train.ParamHorizon, &w.horizon}} {
+		if ok, err := h.Param(p.key, p.dst); !ok || err != nil {
+			return w, false
+		}
+	}
+	if t, err := time.Parse(time.RFC3339, w.horizon); err == nil {
+		w.horizon = t.UTC().Format(time.DateOnly)
+	}
+	return w, true
 }
 
 func metric(m map[string]float64, k string) string {

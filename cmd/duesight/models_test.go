@@ -54,9 +54,43 @@ func TestTrainEvaluateModelsFlow(t *testing.T) {
 		t.Fatalf("models list has %d entries %v; want 4", len(list), kinds)
 	}
 
+	// A model trained with an earlier horizon was tested on another window:
+	// models list marks its test AUC as not comparable with the others.
+	mustCLI(t, nil, "train", "--kind", "logreg", "--as-of", "2025-03-01", "--no-timing")
+	var list2 []struct {
+		Version    string
+		Kind       string
+		Group      string                             `json:"comparable_group"`
+		TestWindow struct{ From, To, Horizon string } `json:"test_window"`
+	}
+	if err := json.Unmarshal([]byte(mustCLI(t, nil, "models", "list", "--format", "json")), &list2); err != nil {
+		t.Fatal(err)
+	}
+	groups := map[string]int{}
+	for _, e := range list2 {
+		if e.Kind != "weekly-hazard" {
+			if e.Group == "" || e.TestWindow.From == "" || e.TestWindow.Horizon == "" {
+				t.Errorf("%s: no test window: %+v", e.Version, e)
+			}
+			groups[e.Group]++
+		}
+	}
+	if len(groups) != 2 || groups["A"]*groups["B"] != 3 {
+		t.Fatalf("comparable groups %v; want one letter for the three models of the first window, another for the last", groups)
+	}
+	if text := mustCLI(t, nil, "models", "list", "--format", "text"); !strings.Contains(text, "compare only within one letter") ||
+		!strings.Contains(text, "labels as of 2025-03-01") {
+		t.Fatalf("models list text:\n%s", text)
+	}
+
 	var ev struct {
-		Rows  int `json:"rows"`
-		Truth struct {
+		Rows   int `json:"rows"`
+		Window struct {
+			From, To string
+			Test     bool `json:"test_window_of_split"`
+		} `json:"window"`
+		Horizon string `json:"horizon"`
+		Truth   struct {
 			TrueAUC float64 `json:"true_probability_auc"`
 			Models  []struct {
 				Name        string
@@ -67,6 +101,13 @@ func TestTrainEvaluateModelsFlow(t *testing.T) {
 	out = mustCLI(t, nil, "evaluate", gbdtV, logregV, "--truth", "duesight-truth.jsonl.gz", "--format", "json")
 	if err := json.Unmarshal([]byte(out), &ev); err != nil || ev.Rows == 0 || len(ev.Truth.Models) != 2 {
 		t.Fatalf("evaluate output %s: %v", out, err)
+	}
+	if !ev.Window.Test || ev.Window.From == "" || ev.Window.From > ev.Window.To || !strings.HasPrefix(ev.Horizon, "2025-06-0") {
+		t.Errorf("evaluate does not state its window and horizon: %+v %q", ev.Window, ev.Horizon)
+	}
+	if text := mustCLI(t, nil, "evaluate", gbdtV, "--window", "2024-06-01..2025-01-01", "--format", "text"); !strings.Contains(text, "issued 2024-06-") ||
+		!strings.Contains(text, "labels as of 2025-06-0") || !strings.Contains(text, "overlapping this window") {
+		t.Errorf("evaluate --window text:\n%s", text)
 	}
 	if ev.Truth.TrueAUC < 0.75 || ev.Truth.Models[0].Correlation < 0.5 {
 		t.Errorf("truth comparison implausible: %+v", ev.Truth)
@@ -86,8 +127,6 @@ func TestTrainEvaluateModelsFlow(t *testing.T) {
 	if _, err := cli(t, nil, "features", "export", "table.xlsx"); err == nil {
 		t.Error("export to .xlsx accepted")
 	}
-	drop := "invoice_id,account_id,snapshot,as_of,due_date,amount_minor,currency,label_status,days_late," +
-		"days_late_lower_bound,late_bucket,settled_date,written_off,censored"
 	for _, table := range []string{"table.csv", "table.parquet"} {
 		var fit struct {
 			Rows   int `json:"rows"`
@@ -95,7 +134,7 @@ func TestTrainEvaluateModelsFlow(t *testing.T) {
 				Test struct{ AUC float64 } `json:"test"`
 			} `json:"models"`
 		}
-		out = mustCLI(t, nil, "model", "fit", "--table", table, "--label", "late", "--time", "issue_date", "--drop", drop,
+		out = mustCLI(t, nil, "model", "fit", "--table", table, "--label", "late", "--time", "issue_date",
 			"--param", "num_round=60", "--out", "fit.json", "--format", "json")
 		if err := json.Unmarshal([]byte(out), &fit); err != nil || fit.Rows == 0 || fit.Models[0].Test.AUC < 0.65 {
 			t.Fatalf("model fit %s: %s %v", table, out, err)

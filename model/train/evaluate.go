@@ -2,6 +2,7 @@ package train
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/duesight/duesight/data"
 	"github.com/duesight/duesight/features"
@@ -25,6 +26,15 @@ type Named struct {
 
 // Evaluation holds reports and the scores behind them.
 type Evaluation struct {
+	// From and To are the first and last issue date of the evaluated
+	// rows; TestWindow reports that they are Split's test window (not an
+	// explicit EvalSet.From/To).
+	From, To   data.Date
+	TestWindow bool
+	// Horizon and Grace are the label horizon and grace days of the
+	// labels (those of the feature table).
+	Horizon time.Time
+	Grace   int
 	Reports []*eval.Report
 	// InvoiceID, Late and Scores[k] are aligned: the evaluated rows, their
 	// labels and model k's scores.
@@ -55,7 +65,9 @@ func Evaluate(t *features.Table, models []Named, set EvalSet) (*Evaluation, erro
 		return nil, data.Errorf(data.Invalid, "evaluate: no labelled invoices in the evaluation window")
 	}
 	sub := d.Subset(pick)
-	ev := &Evaluation{Late: sub.Y}
+	w := window(sub)
+	ev := &Evaluation{Late: sub.Y, From: w.From, To: w.To, TestWindow: set.From == 0 && set.To == 0,
+		Horizon: t.Horizon, Grace: t.Grace}
 	for _, i := range pick {
 		ev.InvoiceID = append(ev.InvoiceID, issue.InvoiceID[rows[i]])
 	}

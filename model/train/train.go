@@ -90,6 +90,15 @@ type Options struct {
 	Logger *slog.Logger
 }
 
+// Artifact params recording the test window the test_* metrics were
+// measured on (first and last issue date, YYYY-MM-DD). Metrics of two
+// models compare only when their test windows and horizons are equal.
+const (
+	ParamTestFrom = "test_from"
+	ParamTestTo   = "test_to"
+	ParamHorizon  = "horizon"
+)
+
 // Result is what Train produced.
 type Result struct {
 	Kind string `json:"kind"`
@@ -177,7 +186,8 @@ func Train(ctx context.Context, t *features.Table, opt Options) (*Result, error)
 	meta := model.Meta{SchemaVersion: SchemaVersion(), TrainFrom: res.Train.From.String(), TrainTo: res.Train.To.String(),
 		CreatedAt: opt.Clock(), Metrics: metrics(res), Calibration: cal, CodeVersion: opt.CodeVersion,
 		Params: map[string]any{"label": fmt.Sprintf("late: paid more than %d days after due", t.Grace), "grace_days": t.Grace,
-			"horizon": t.Horizon.UTC().Format(time.RFC3339), "split": splitName(opt.Split), "calibration": res.Calibration}}
+			ParamHorizon: t.Horizon.UTC().Format(time.RFC3339), "split": splitName(opt.Split), "calibration": res.Calibration,
+			ParamTestFrom: res.Test.From.String(), ParamTestTo: res.Test.To.String()}}
 	switch {
 	case opt.TimingArtifact != nil:
 		res.Timing = opt.TimingArtifact
@@ -191,7 +201,7 @@ func Train(ctx context.Context, t *features.Table, opt Options) (*Result, error)
 		tmeta := meta
 		tmeta.Calibration = nil
 		tmeta.Metrics = map[string]float64{"test_mae_days": rep.MAE, "test_coverage_p10_p90": rep.Coverage}
-		tmeta.Params = map[string]any{"horizon": meta.Params["horizon"]}
+		tmeta.Params = map[string]any{ParamHorizon: meta.Params[ParamHorizon]}
 		if res.Timing, err = model.NewArtifact(tm, tmeta); err != nil {
 			return nil, fmt.Errorf("train: timing artifact: %w", err)
 		}
