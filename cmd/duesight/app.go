@@ -36,8 +36,9 @@ type app struct {
 	logLevel   string
 	format     string // auto, text or json
 
-	cfg    config
-	logger *slog.Logger
+	cfg     config
+	logger  *slog.Logger
+	started time.Time // when the command started (stage timings)
 }
 
 // command is one subcommand.
@@ -92,6 +93,7 @@ func commands() []command {
 // run is the whole CLI: main only wires signals and the process's streams.
 func run(ctx context.Context, args []string, std stdio, getenv func(string) string) error {
 	a := &app{io: std, getenv: getenv, now: time.Now}
+	a.started = a.now()
 	cmds := commands()
 	global := flag.NewFlagSet("duesight", flag.ContinueOnError)
 	global.SetOutput(io.Discard)

@@ -49,6 +49,7 @@ func importCommand() command {
 							total = pr.TotalBytes
 							p.total, p.unit = total, "bytes"
 						}
+						p.SetCount(pr.Rows, "rows")
 						p.Set(pr.Bytes)
 					},
 				})

@@ -113,9 +113,8 @@ func modelCommand() command {
 					if err != nil {
 						return err
 					}
-					a.stage(fmt.Sprintf("fitting %s on %d rows × %d features", kind, td.Rows(), len(td.Names)))
 					r, err := train.FitTable(ctx, td.Dataset, train.Options{Kind: kind, Split: spec, GBDT: g, LogReg: l,
-						Calibration: *calib, Positive: td.Positive, Negative: td.Negative, Clock: a.now, Logger: a.logger})
+						Calibration: *calib, Positive: td.Positive, Negative: td.Negative, Clock: a.now, Logger: a.logger, Stage: a.stage})
 					if err != nil {
 						return err
 					}

@@ -114,10 +114,15 @@ func (a *app) buildFeatures(ctx context.Context, o features.Options) (*features.
 	return t, nil
 }
 
-// stage tells a person at a terminal what long step is running.
+// stage tells a person at a terminal what long step is running, with the
+// time since the command started; elsewhere it goes to the log (info).
 func (a *app) stage(msg string) {
 	if a.isTerminal(a.io.err) {
-		fmt.Fprintf(a.io.err, "%s...\n", msg)
+		fmt.Fprintf(a.io.err, "[%6.1fs] %s...\n", a.now().Sub(a.started).Seconds(), msg)
+		return
+	}
+	if a.logger != nil {
+		a.logger.Info(msg)
 	}
 }
 
@@ -294,7 +299,7 @@ func trainCommand() command {
 						return err
 					}
 					opts = append(opts, train.Options{Kind: kind, Split: spec, GBDT: g, LogReg: l, Calibration: *calib,
-						SkipTiming: *noTiming, CodeVersion: codeVersion(), Clock: a.now, Logger: a.logger})
+						SkipTiming: *noTiming, CodeVersion: codeVersion(), Clock: a.now, Logger: a.logger, Stage: a.stage})
 				}
 				reg, err := a.openRegistry(ctx, *models)
 				if err != nil {
@@ -308,7 +313,6 @@ func trainCommand() command {
 				var reports []*eval.Report
 				out := map[string]any{"models": []any{}}
 				for _, o := range opts {
-					a.stage("training " + o.Kind)
 					if len(results) > 0 {
 						o.TimingArtifact, o.SkipTiming = results[0].Timing, results[0].Timing == nil
 					}

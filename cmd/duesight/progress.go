@@ -8,18 +8,22 @@ import (
 )
 
 // progress draws a one-line progress bar on a terminal and nothing
-// elsewhere. Updates are throttled to 10 per second. Not safe for
-// concurrent use.
+// elsewhere: with a known total, the bar, the percentage, the amount done
+// of the total, an optional count (rows while the bar measures bytes) and
+// the estimated time left; without one, the amount done and the rate.
+// Updates are throttled to 10 per second. Not safe for concurrent use.
 type progress struct {
-	w       io.Writer // nil when disabled
-	label   string
-	unit    string
-	total   int64 // 0 = unknown
-	now     func() time.Time
-	start   time.Time
-	drawn   time.Time
-	done    int64
-	started bool
+	w         io.Writer // nil when disabled
+	label     string
+	unit      string
+	total     int64 // 0 = unknown
+	now       func() time.Time
+	start     time.Time
+	drawn     time.Time
+	done      int64
+	count     int64 // shown when countUnit is set
+	countUnit string
+	started   bool
 }
 
 func (a *app) newProgress(label, unit string, total int64) *progress {
@@ -47,19 +51,51 @@ func (p *progress) Set(done int64) {
 	p.draw(now)
 }
 
+// SetCount records a count shown beside the bar, e.g. rows read while the
+// bar measures bytes; it is drawn with the next Set.
+func (p *progress) SetCount(n int64, unit string) {
+	if p != nil {
+		p.count, p.countUnit = n, unit
+	}
+}
+
 func (p *progress) draw(now time.Time) {
-	rate := ""
-	if el := now.Sub(p.start).Seconds(); el > 0.2 {
-		rate = fmt.Sprintf(" %s %s/s", human(float64(p.done)/el), p.unit)
+	fmt.Fprintf(p.w, "\r%s   ", p.line(now))
+}
+
+// line renders the progress line as of now.
+func (p *progress) line(now time.Time) string {
+	el := now.Sub(p.start).Seconds()
+	count := ""
+	if p.countUnit != "" {
+		count = fmt.Sprintf("  %s %s", human(float64(p.count)), p.countUnit)
 	}
 	if p.total > 0 {
 		frac := min(1, float64(p.done)/float64(p.total))
 		const width = 30
 		n := int(frac * width)
-		fmt.Fprintf(p.w, "\r%s [%s%s] %3.0f%%%s   ", p.label, strings.Repeat("=", n), strings.Repeat(" ", width-n), 100*frac, rate)
-		return
+		eta := ""
+		if el >= 1 && p.done > 0 && p.done < p.total {
+			left := time.Duration(el * float64(p.total-p.done) / float64(p.done) * float64(time.Second))
+			eta = "  ETA " + clock(left)
+		}
+		return fmt.Sprintf("%s [%s%s] %3.0f%%%s  %s/%s %s%s", p.label, strings.Repeat("=", n), strings.Repeat(" ", width-n), 100*frac,
+			count, human(float64(p.done)), human(float64(p.total)), p.unit, eta)
 	}
-	fmt.Fprintf(p.w, "\r%s %s %s%s   ", p.label, human(float64(p.done)), p.unit, rate)
+	rate := ""
+	if el > 0.2 {
+		rate = fmt.Sprintf("  %s %s/s", human(float64(p.done)/el), p.unit)
+	}
+	return fmt.Sprintf("%s %s %s%s%s", p.label, human(float64(p.done)), p.unit, count, rate)
+}
+
+// clock formats d as m:ss or h:mm:ss.
+func clock(d time.Duration) string {
+	s := int(d.Round(time.Second).Seconds())
+	if s >= 3600 {
+		return fmt.Sprintf("%d:%02d:%02d", s/3600, s/60%60, s%60)
+	}
+	return fmt.Sprintf("%d:%02d", s/60, s%60)
 }
 
 // Finish draws the final state and ends the line.

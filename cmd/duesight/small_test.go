@@ -8,6 +8,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	ch "github.com/ClickHouse/clickhouse-go/v2"
 
@@ -219,5 +220,25 @@ func TestImportRejectFile(t *testing.T) {
 		if st, err := os.Stat(f); err != nil || st.Mode().Perm() != 0o644 {
 			t.Errorf("%s: %v, %v; want mode 0644", f, st, err)
 		}
+	}
+}
+
+func TestProgressLine(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	p := &progress{label: "import", unit: "bytes", total: 4_000_000, start: t0, started: true}
+	p.done = 1_000_000
+	p.SetCount(25_000, "rows")
+	got := p.line(t0.Add(10 * time.Second))
+	for _, want := range []string{"import [=======", " 25%", "25.0k rows", "1.00M/4.00M bytes", "ETA 0:30"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("line %q lacks %q", got, want)
+		}
+	}
+	p = &progress{label: "gen", unit: "rows", start: t0, started: true, done: 50_000}
+	if got := p.line(t0.Add(2 * time.Second)); got != "gen 50.0k rows  25.0k rows/s" {
+		t.Errorf("line without total: %q", got)
+	}
+	if clock(3725*time.Second) != "1:02:05" || clock(65*time.Second) != "1:05" {
+		t.Error("clock format")
 	}
 }

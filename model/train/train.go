@@ -88,6 +88,15 @@ type Options struct {
 	Clock func() time.Time
 	// Logger receives progress (counts only). Nil discards.
 	Logger *slog.Logger
+	// Stage, when set, is told each long step as it starts, for people
+	// ("fitting the payment-timing model on 3,608 invoices").
+	Stage func(step string)
+}
+
+func (o *Options) stage(format string, args ...any) {
+	if o.Stage != nil {
+		o.Stage(fmt.Sprintf(format, args...))
+	}
 }
 
 // Artifact params recording the test window the test_* metrics were
@@ -193,6 +202,7 @@ func Train(ctx context.Context, t *features.Table, opt Options) (*Result, error)
 		res.Timing = opt.TimingArtifact
 		meta.Params["timing_model"] = res.Timing.Header.Version
 	case !opt.SkipTiming:
+		opt.stage("fitting the weekly-hazard payment-timing model on %d invoices, testing it on %d", len(sp.Train), len(sp.Test))
 		tm, rep, err := fitTiming(ctx, issue, rows, sp, opt, log)
 		if err != nil {
 			return nil, err
@@ -226,6 +236,7 @@ type fitted struct {
 // fitEvaluate fits kind on tr (early stopping on va), calibrates on va and
 // reports on va and te.
 func fitEvaluate(ctx context.Context, kind string, tr, va, te *model.Dataset, opt Options, log *slog.Logger) (*fitted, error) {
+	opt.stage("fitting %s on %d rows × %d features (validation: %d rows)", kind, tr.Rows(), len(tr.Names), va.Rows())
 	start := time.Now()
 	raw, err := fit(ctx, kind, tr, va, opt, log)
 	if err != nil {
@@ -235,6 +246,7 @@ func fitEvaluate(ctx context.Context, kind string, tr, va, te *model.Dataset, op
 	if b, ok := raw.(*boost.Model); ok {
 		f.rounds = b.Ensemble().NumRounds()
 	}
+	opt.stage("calibrating %s on the validation rows, testing it on %d rows", kind, te.Rows())
 	validScores, err := predict(raw, va)
 	if err != nil {
 		return nil, err

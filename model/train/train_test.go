@@ -3,7 +3,9 @@ package train_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"math"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -125,9 +127,22 @@ func TestTrainIsDeterministic(t *testing.T) {
 	ctx := context.Background()
 	var prev [][]byte
 	for i := 0; i < 2; i++ {
-		res, err := train.Train(ctx, tab, train.Options{GBDT: smallGBDT(), Clock: clock})
+		var stages []string
+		res, err := train.Train(ctx, tab, train.Options{GBDT: smallGBDT(), Clock: clock, Stage: func(s string) { stages = append(stages, s) }})
 		if err != nil {
 			t.Fatal(err)
+		}
+		// Every long step is announced, the timing model with its row count.
+		if len(stages) != 3 || !strings.HasPrefix(stages[0], "fitting gbdt on ") ||
+			!strings.Contains(stages[2], fmt.Sprintf("payment-timing model on %d invoices", res.Train.Rows)) {
+			t.Fatalf("stages %q", stages)
+		}
+		var testFrom, testTo string
+		if _, err := res.Late.Header.Param(train.ParamTestFrom, &testFrom); err != nil || testFrom != res.Test.From.String() {
+			t.Fatalf("test window param from %q, %v; want %s", testFrom, err, res.Test.From)
+		}
+		if _, err := res.Late.Header.Param(train.ParamTestTo, &testTo); err != nil || testTo != res.Test.To.String() {
+			t.Fatalf("test window param to %q, %v; want %s", testTo, err, res.Test.To)
 		}
 		var got [][]byte
 		for _, a := range []*model.Artifact{res.Late, res.Timing} {
