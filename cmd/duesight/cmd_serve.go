@@ -48,7 +48,8 @@ func serveCommand() command {
 				"this often (e.g. 1h); 0 means only on SIGHUP")
 			rate := fs.Float64("rate-limit", 0, "requests per second per API key (0: the API default of 50; negative: no limit)")
 			workers := fs.Int("workers", 0, "goroutines for state loading, batch scoring and ranking (0: GOMAXPROCS);\n"+
-				"memory: about 1.1 KiB of heap per account (2x that during a resync); GOMEMLIMIT and GOGC tune the GC")
+				"memory: about 0.9 KB of live heap per account (2x that during a resync; with the default GOGC=100 the\n"+
+				"process may use twice the live heap); GOMEMLIMIT and GOGC tune the GC")
 			protect := fs.Bool("protect-metrics", false, "require an admin key for /metrics")
 			debugAddr := fs.String("debug-addr", "", "serve Go's profiler (net/http/pprof) on this separate address, e.g. 127.0.0.1:6060;\nkeep it on loopback: it is not authenticated")
 			wait := fs.Bool("wait-for-better-channel", false, "worklist: let a channel allowed only later (e.g. a call at 08:00 local)\n"+
