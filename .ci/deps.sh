@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests need, if any is missing:
-# clickhouse-server/-client (store tests), python3-xgboost and python3-sklearn
-# (peer comparisons, reference values), wrk (HTTP load), chromium + driver
-# (dashboard test). Needs root or sudo; does nothing when all are present.
+# clickhouse-server/-client (store tests), python3-xgboost, python3-sklearn
+# and python3-pandas (peer comparisons, reference values, the README's
+# analyst path) and wrk (HTTP load). Needs root or sudo; does nothing when
+# all are present.
 set -euo pipefail
 need=()
 command -v clickhouse-server >/dev/null 2>&1 || need+=(clickhouse-server)
