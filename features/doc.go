@@ -15,6 +15,10 @@
 //   - Catalog lists every feature (name, group, unit, definition) in column
 //     order; SchemaHash identifies the schema for models.
 //   - Table converts to Arrow record batches and writes Parquet and CSV.
+//     Every column has a Role — key, time, label, outcome (label-derived:
+//     never an input) or feature — kept in the Parquet field metadata
+//     (MetaRole) and, for CSV, in a Columns sidecar (FILE.csv.columns.json),
+//     so that learners fed an exported table use only the features.
 //
 // # Point-in-time rule
 //

@@ -17,6 +17,12 @@
 //     (censored rows contribute their observed weeks) and link it to the
 //     late-payment artifact with the param "timing_model".
 //
+// FitTable fits the same learners on any table (`duesight model fit`):
+// ReadTable reads a CSV or Parquet file with the column roles the file
+// marks (features.Role), TableDataset keeps only feature columns — never
+// keys, dates, text or label-derived outcomes — and CheckLeaks flags
+// single columns that separate the label almost perfectly.
+//
 // This package may import data, features and the model packages; model
 // packages other than this one must not import data or features.
 package train
