@@ -15,7 +15,7 @@ import (
 func modelCommand() command {
 	return command{
 		name:    "model",
-		summary: "fit duesight's learners on any numeric table (bring your own features): model fit --table FILE --label COL",
+		summary: "fit duesight's learners on an exported feature table or any other table: model fit --table FILE [--label COL]",
 		usage: "fit --table FILE.csv|FILE.parquet [--label COL] [--time COL] [--drop COLS] [--kind gbdt,logreg] [--out ARTIFACT]\n\n" +
 			"Every column is a feature except the label, the time column, columns given to --drop, text and date\n" +
 			"columns, and columns the file marks as key, time, label or outcome: a table from 'duesight features export'\n" +
