@@ -6,7 +6,6 @@ import (
 	"os"
 	"runtime/debug"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -179,8 +178,7 @@ func TestDemoReplacesItsKey(t *testing.T) {
 // succeeds with the valid rows. Exports and reject files are 0644.
 func TestImportRejectFile(t *testing.T) {
 	chdir(t)
-	old := syscall.Umask(0o022)
-	defer syscall.Umask(old)
+	modes := withUmask(t, 0o022)
 	var b strings.Builder
 	b.WriteString("customer,invoice,issued,due,amount\nc1,i0,2024-01-01,2024-01-31,10.00\n")
 	for i := range 25 {
@@ -217,7 +215,7 @@ func TestImportRejectFile(t *testing.T) {
 	}
 	mustCLI(t, nil, "export", "out")
 	for _, f := range []string{"rejects.csv", "r.csv", "out/accounts.csv", "out/invoices.csv"} {
-		if st, err := os.Stat(f); err != nil || st.Mode().Perm() != 0o644 {
+		if st, err := os.Stat(f); err != nil || (modes && st.Mode().Perm() != 0o644) {
 			t.Errorf("%s: %v, %v; want mode 0644", f, st, err)
 		}
 	}
