@@ -115,7 +115,7 @@ func run(ctx context.Context, args []string, std stdio, getenv func(string) stri
 	}
 	i := slices.IndexFunc(cmds, func(c command) bool { return c.name == rest[0] })
 	if i < 0 {
-		return usagef("unknown command %q%s (see duesight help)", rest[0], didYouMean(rest[0], commandNames(cmds)))
+		return usagef("unknown command %q%s (see duesight help)", rest[0], didYouMean(rest[0], append(commandNames(cmds), "help")))
 	}
 	cmd := cmds[i]
 	// Global values given before the command name; registering the global

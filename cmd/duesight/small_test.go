@@ -22,6 +22,7 @@ func TestDidYouMean(t *testing.T) {
 	}{
 		{[]string{"statz"}, "(did you mean stats?)"},
 		{[]string{"trian"}, "(did you mean train?)"},
+		{[]string{"hlep"}, "(did you mean help?)"},
 		{[]string{"help", "modles"}, "(did you mean models?)"},
 		{[]string{"gen", "--acounts", "3"}, "(did you mean --accounts?)"},
 		{[]string{"--stor", "x", "stats"}, "(did you mean --store?)"},
