@@ -471,7 +471,7 @@ func TableDataset(t *Table, label, timeCol string, useMarkedTime bool) (*TableDa
 		return nil, data.Errorf(data.Invalid, "%s: no label column %q (columns: %s)", t.Path, label, strings.Join(t.Names(), ", "))
 	}
 	if y.Type != Numeric || y.Stray != "" {
-		return nil, data.Errorf(data.Invalid, "%s: label column %q: %s is not 0 or 1", t.Path, label, y.Stray)
+		return nil, data.Errorf(data.Invalid, "%s: label column %q: %s is not 0 or 1", t.Path, label, cmp.Or(y.Stray, "a date"))
 	}
 	var tc *TableColumn
 	if timeCol != "" {

@@ -189,6 +189,7 @@ func TestTableDatasetRoles(t *testing.T) {
 		{"x,y\n1,1\nz,0\n3,0\n", "y", "", `column "x": line 3: "z" is not a number`},
 		{"x,y,t\n1,1,\n2,0,3\n", "y", "t", "time column \"t\": data row 1 is missing"},
 		{"x,y\n1,1\n", "", "", "name the label column"},
+		{"x,y\n1,2024-01-01\n", "y", "", `label column "y": a date is not 0 or 1`},
 		{"id,y\na,1\n", "y", "", "no feature columns left (left out: text id)"},
 	}
 	for _, c := range bad {
