@@ -2,6 +2,7 @@ package forest
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,11 +10,12 @@ import (
 	"log/slog"
 	"maps"
 	"math"
+	"math/rand/v2"
 	"runtime"
 	"slices"
+	"sync"
 
 	"github.com/sjwhitworth/golearn/base"
-	"github.com/sjwhitworth/golearn/meta"
 	"github.com/sjwhitworth/golearn/trees"
 
 	"github.com/duesight/duesight/model"
@@ -39,6 +41,9 @@ type Params struct {
 	// golearn's ID3 uses each feature at most once per path, so it also
 	// bounds the tree depth.
 	FeaturesPerTree int `json:"features_per_tree"`
+	// Seed determines every random choice of Fit (bootstrap rows and
+	// feature subsets): equal data, Params and Seed give an identical model.
+	Seed uint64 `json:"seed"`
 	// Force allows training on more than MaxRows rows.
 	Force bool `json:"force,omitempty"`
 }
@@ -70,7 +75,10 @@ type Model struct {
 }
 
 // Fit trains the baseline on d (labels 0/1; no weights). lg receives
-// progress messages (nil discards). ctx is checked between batches of trees.
+// progress messages (nil discards). ctx is checked between batches of
+// trees. Trees are fitted concurrently (GOMAXPROCS at a time); each tree's
+// random choices come from its own generator seeded with (Seed, tree
+// index), so the result does not depend on scheduling.
 func Fit(ctx context.Context, d *model.Dataset, p Params, lg *slog.Logger) (*Model, error) {
 	if lg == nil {
 		lg = slog.New(slog.DiscardHandler)
@@ -99,6 +107,9 @@ func Fit(ctx context.Context, d *model.Dataset, p Params, lg *slog.Logger) (*Mod
 		return nil, fmt.Errorf("forest: %w: Params.Trees = %d and Params.FeaturesPerTree = %d, want > 0 and FeaturesPerTree ≤ %d features",
 			model.ErrInvalidData, p.Trees, p.FeaturesPerTree, nf)
 	}
+	if slices.Contains(d.Names, padName) {
+		return nil, fmt.Errorf("forest: %w: feature name %q is reserved", model.ErrInvalidData, padName)
+	}
 	fill := make([]float64, nf)
 	for j, col := range d.X {
 		var s float64
@@ -114,38 +125,27 @@ func Fit(ctx context.Context, d *model.Dataset, p Params, lg *slog.Logger) (*Mod
 		}
 		fill[j] = s / float64(c)
 	}
-	inst, attrs, err := toInstances(d, fill)
-	if err != nil {
-		return nil, fmt.Errorf("forest: building golearn instances: %w", err)
-	}
 	index := make(map[string]int, nf)
-	for j, a := range attrs {
-		index[a.GetName()] = j
+	for j, name := range d.Names {
+		index[name] = j
 	}
-	m := &Model{names: slices.Clone(d.Names), fill: fill, params: p}
+	m := &Model{names: slices.Clone(d.Names), fill: fill, params: p, trees: make([][]node, p.Trees)}
 	batch := max(1, runtime.GOMAXPROCS(0))
 	for done := 0; done < p.Trees; {
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("forest: fit cancelled after %d of %d trees: %w", done, p.Trees, err)
 		}
 		k := min(batch, p.Trees-done)
-		bag := &meta.BaggedModel{RandomFeatures: p.FeaturesPerTree}
-		for range k {
-			bag.AddModel(trees.NewID3DecisionTree(0))
+		errs := make([]error, k)
+		var wg sync.WaitGroup
+		for t := done; t < done+k; t++ {
+			wg.Go(func() {
+				m.trees[t], errs[t-done] = fitTree(d, fill, index, p, t)
+			})
 		}
-		if err := fitBag(bag, inst); err != nil {
-			return nil, fmt.Errorf("forest: golearn fit: %w", err)
-		}
-		for _, c := range bag.Models {
-			t, ok := c.(*trees.ID3DecisionTree)
-			if !ok || t.Root == nil {
-				return nil, fmt.Errorf("forest: golearn returned an unexpected tree %T", c)
-			}
-			nodes, err := convert(t.Root, index)
-			if err != nil {
-				return nil, fmt.Errorf("forest: converting tree %d: %w", len(m.trees), err)
-			}
-			m.trees = append(m.trees, nodes)
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
+			return nil, fmt.Errorf("forest: %w", err)
 		}
 		done += k
 		lg.Debug("forest: trees fitted", "done", done, "of", p.Trees)
@@ -154,51 +154,188 @@ func Fit(ctx context.Context, d *model.Dataset, p Params, lg *slog.Logger) (*Mod
 	return m, nil
 }
 
-// fitBag runs golearn's BaggedModel.Fit, turning its panics into errors.
-func fitBag(bag *meta.BaggedModel, inst base.FixedDataGrid) (err error) {
+// fitTree draws tree t's bootstrap sample and feature subset from its own
+// generator PCG(p.Seed, t), fits one golearn ID3 tree on them with
+// [splitRule], and converts it.
+func fitTree(d *model.Dataset, fill []float64, index map[string]int, p Params, t int) ([]node, error) {
+	r := rand.New(rand.NewPCG(p.Seed, uint64(t)))
+	cols := r.Perm(len(d.Names))[:p.FeaturesPerTree]
+	slices.Sort(cols)
+	rows := make([]int, d.Rows())
+	for i := range rows {
+		rows[i] = r.IntN(len(rows))
+	}
+	inst, late, err := toInstances(d, fill, cols, rows)
+	if err != nil {
+		return nil, fmt.Errorf("tree %d: building golearn instances: %w", t, err)
+	}
+	tree := trees.NewID3DecisionTreeFromRule(0, splitRule{late: late})
+	if err := fitTree1(tree, inst); err != nil {
+		return nil, fmt.Errorf("tree %d: golearn fit: %w", t, err)
+	}
+	if tree.Root == nil {
+		return nil, fmt.Errorf("tree %d: golearn returned no tree", t)
+	}
+	nodes, err := convert(tree.Root, index)
+	if err != nil {
+		return nil, fmt.Errorf("tree %d: converting: %w", t, err)
+	}
+	return nodes, nil
+}
+
+// fitTree1 runs golearn's ID3DecisionTree.Fit, turning its panics into
+// errors.
+func fitTree1(tree *trees.ID3DecisionTree, inst base.FixedDataGrid) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("golearn panicked: %v", r)
 		}
 	}()
-	bag.Fit(inst)
-	return nil
+	return tree.Fit(inst)
 }
 
-func toInstances(d *model.Dataset, fill []float64) (*base.DenseInstances, []*base.FloatAttribute, error) {
+// padName names the constant attribute toInstances adds to every tree's
+// instances. golearn's InferID3Tree stops splitting when a node has two
+// attributes left (one feature and the class), so without it a tree never
+// uses the last of its features on a path, and a one-feature tree never
+// splits. The padding is constant, so splitRule never picks it.
+const padName = "\x00golearn-id3-padding"
+
+// toInstances materialises rows (a bootstrap sample: row indices of d, with
+// repeats) of the feature columns cols as golearn instances, NaN replaced by
+// fill, plus the padding attribute and the class attribute "late". It
+// returns the class system value that means late ("1").
+func toInstances(d *model.Dataset, fill []float64, cols, rows []int) (*base.DenseInstances, []byte, error) {
 	inst := base.NewDenseInstances()
-	attrs := make([]*base.FloatAttribute, len(d.Names))
-	specs := make([]base.AttributeSpec, len(d.Names))
-	for j, name := range d.Names {
-		attrs[j] = base.NewFloatAttribute(name)
-		specs[j] = inst.AddAttribute(attrs[j])
+	specs := make([]base.AttributeSpec, len(cols))
+	for k, j := range cols {
+		specs[k] = inst.AddAttribute(base.NewFloatAttribute(d.Names[j]))
 	}
+	padSpec := inst.AddAttribute(base.NewFloatAttribute(padName))
 	class := base.NewCategoricalAttribute()
 	class.SetName("late")
 	classSpec := inst.AddAttribute(class)
 	if err := inst.AddClassAttribute(class); err != nil {
 		return nil, nil, err
 	}
-	n := d.Rows()
-	if err := inst.Extend(n); err != nil {
+	if err := inst.Extend(len(rows)); err != nil {
 		return nil, nil, err
 	}
 	late, onTime := class.GetSysValFromString("1"), class.GetSysValFromString("0")
-	for i := range n {
-		for j, col := range d.X {
-			v := col[i]
+	zero := base.PackFloatToBytes(0)
+	for i, src := range rows {
+		for k, j := range cols {
+			v := d.X[j][src]
 			if math.IsNaN(v) {
 				v = fill[j]
 			}
-			inst.Set(specs[j], i, base.PackFloatToBytes(v))
+			inst.Set(specs[k], i, base.PackFloatToBytes(v))
 		}
-		if d.Y[i] == 1 {
+		inst.Set(padSpec, i, zero)
+		if d.Y[src] == 1 {
 			inst.Set(classSpec, i, late)
 		} else {
 			inst.Set(classSpec, i, onTime)
 		}
 	}
-	return inst, attrs, nil
+	return inst, late, nil
+}
+
+// splitRule is the trees.RuleGenerator of every tree: among the node's
+// numeric attributes it picks the (attribute, threshold) of least
+// conditional class entropy H(late | x ≤ t) — equivalently the largest
+// information gain — over every threshold t halfway between two adjacent
+// distinct values, so both sides are non-empty and rows equal to a value
+// stay on one side. Ties go to the first attribute (in column order) and
+// the lowest threshold. It returns nil (the node becomes a leaf) when no
+// attribute has two distinct values.
+//
+// It replaces golearn's InformationGainRuleGenerator, whose threshold scan
+// (getNumericAttributeEntropy) advances its loop index both in the outer and
+// the inner loop: on values with repeats it skips candidate thresholds and
+// evaluates the partition x < v but returns threshold v, which the tree then
+// applies as x ≤ v.
+type splitRule struct {
+	late []byte // class system value of a late row
+}
+
+type labelled struct {
+	x    float64
+	late bool
+}
+
+// GenerateSplitRule implements trees.RuleGenerator.
+func (r splitRule) GenerateSplitRule(f base.FixedDataGrid) *trees.DecisionTreeRule {
+	classSpec, err := f.GetAttribute(f.AllClassAttributes()[0])
+	if err != nil {
+		panic(fmt.Sprintf("forest: class attribute: %v", err)) // recovered by fitTree1
+	}
+	var best *trees.DecisionTreeRule
+	bestH := math.Inf(1)
+	var obs []labelled
+	for _, a := range base.NonClassAttributes(f) {
+		fa, ok := a.(*base.FloatAttribute)
+		if !ok {
+			continue
+		}
+		spec, err := f.GetAttribute(fa)
+		if err != nil {
+			panic(fmt.Sprintf("forest: attribute %s: %v", fa.GetName(), err))
+		}
+		obs = obs[:0]
+		// One pass reads value and class of the same row (MapOverRows).
+		f.MapOverRows([]base.AttributeSpec{spec, classSpec}, func(row [][]byte, _ int) (bool, error) {
+			obs = append(obs, labelled{base.UnpackBytesToFloat(row[0]), bytes.Equal(row[1], r.late)})
+			return true, nil
+		})
+		if h, t, ok := bestThreshold(obs); ok && h < bestH {
+			bestH, best = h, &trees.DecisionTreeRule{SplitAttr: fa, SplitVal: t}
+		}
+	}
+	return best
+}
+
+// bestThreshold sorts obs by x and returns the least conditional entropy
+// (bits) over splits x ≤ t between adjacent distinct values, and that t;
+// ok is false when all x are equal.
+func bestThreshold(obs []labelled) (h, t float64, ok bool) {
+	slices.SortFunc(obs, func(a, b labelled) int { return cmp.Compare(a.x, b.x) })
+	n, lateAll := len(obs), 0
+	for _, o := range obs {
+		if o.late {
+			lateAll++
+		}
+	}
+	h = math.Inf(1)
+	nl, lateL := 0, 0
+	for i := 0; i < n-1; i++ {
+		nl++
+		if obs[i].late {
+			lateL++
+		}
+		a, b := obs[i].x, obs[i+1].x
+		if a == b {
+			continue
+		}
+		nr, lateR := n-nl, lateAll-lateL
+		hs := (float64(nl)*entropy(lateL, nl) + float64(nr)*entropy(lateR, nr)) / float64(n)
+		if hs < h {
+			h, ok = hs, true
+			if t = a + (b-a)/2; t >= b { // adjacent floats: keep b on the right
+				t = a
+			}
+		}
+	}
+	return h, t, ok
+}
+
+// entropy is the binary entropy in bits of k late rows among n > 0.
+func entropy(k, n int) float64 {
+	if k == 0 || k == n {
+		return 0
+	}
+	p := float64(k) / float64(n)
+	return -p*math.Log2(p) - (1-p)*math.Log2(1-p)
 }
 
 // convert flattens a golearn ID3 tree (float splits: child "0" for

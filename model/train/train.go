@@ -26,9 +26,9 @@ import (
 const (
 	KindGBDT   = boost.Kind
 	KindLogReg = "logreg"
-	// KindForest is golearn's random forest, a comparison baseline only: it
-	// is fitted on a seeded sample of at most ForestSampleRows training rows
-	// (golearn's trees are slow) and is not reproducible (see model/forest).
+	// KindForest is the random forest of golearn ID3 trees, a comparison
+	// baseline only: it is fitted with seed 1 on a seeded sample of at most
+	// ForestSampleRows training rows (golearn's trees are slow).
 	KindForest = "forest"
 )
 
@@ -297,7 +297,7 @@ func fit(ctx context.Context, kind string, tr, va *model.Dataset, opt Options, l
 			slices.Sort(idx)
 			sample = tr.Subset(idx)
 		}
-		m, err := forest.Fit(ctx, sample, forest.Params{}, log)
+		m, err := forest.Fit(ctx, sample, forest.Params{Seed: 1}, log)
 		if err != nil {
 			return nil, fmt.Errorf("train: forest baseline: %w", err)
 		}
