@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"regexp"
 	"runtime/debug"
@@ -318,8 +319,8 @@ func NewArtifact(p Predictor, meta Meta) (*Artifact, error) {
 	if to.Before(from) {
 		return nil, fmt.Errorf("model: NewArtifact: training window ends (%s) before it starts (%s)", meta.TrainTo, meta.TrainFrom)
 	}
-	for name, v := range meta.Metrics {
-		if math.IsNaN(v) || math.IsInf(v, 0) {
+	for _, name := range slices.Sorted(maps.Keys(meta.Metrics)) { // sorted: the same error every run
+		if v := meta.Metrics[name]; math.IsNaN(v) || math.IsInf(v, 0) {
 			return nil, fmt.Errorf("model: NewArtifact: metric %q is %v (metrics must be finite)", name, v)
 		}
 	}
@@ -365,11 +366,11 @@ func NewArtifact(p Predictor, meta Meta) (*Artifact, error) {
 				return nil, fmt.Errorf("model: NewArtifact: %s params are not a JSON object, cannot add Meta.Params: %w", kind, err)
 			}
 		}
-		for k, v := range meta.Params {
+		for _, k := range slices.Sorted(maps.Keys(meta.Params)) {
 			if _, dup := merged[k]; dup {
 				return nil, fmt.Errorf("model: NewArtifact: Meta.Params key %q collides with a %s param", k, kind)
 			}
-			merged[k] = v
+			merged[k] = meta.Params[k]
 		}
 		b, err := json.Marshal(merged) // map keys are sorted: deterministic
 		if err != nil {

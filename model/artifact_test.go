@@ -197,6 +197,9 @@ func TestNewArtifactRejectsBadMeta(t *testing.T) {
 		{"bad from", func(m *model.Meta) { m.TrainFrom = "2024/01/01" }, `TrainFrom "2024/01/01"`},
 		{"reversed window", func(m *model.Meta) { m.TrainFrom = "2025-01-01" }, "before it starts"},
 		{"NaN metric", func(m *model.Meta) { m.Metrics = map[string]float64{"auc": math.NaN()} }, `metric "auc" is NaN`},
+		{"several bad metrics: the first by name, every run", func(m *model.Meta) {
+			m.Metrics = map[string]float64{"log_loss": math.NaN(), "ece": math.Inf(1), "brier": math.NaN(), "recall": math.Inf(-1), "auc_pr": math.NaN()}
+		}, `metric "auc_pr" is NaN`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

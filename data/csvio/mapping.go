@@ -1003,9 +1003,12 @@ func (p *parser) finishField(f *field, n *yaml.Node, path string, obj map[string
 		}
 		return nil
 	}
-	for key, types := range map[string][]valueType{"format": {tDate, tTime}, "time_zone": {tTime, tDate},
-		"decimal": {tAmount}, "thousands": {tAmount}, "negate": {tAmount}, "minor_units": {tAmount}} {
-		if err := only(key, types...); err != nil {
+	for _, k := range []struct { // a slice, not a map: the same key is reported every run
+		key   string
+		types []valueType
+	}{{"format", []valueType{tDate, tTime}}, {"time_zone", []valueType{tTime, tDate}}, {"decimal", []valueType{tAmount}},
+		{"thousands", []valueType{tAmount}}, {"negate", []valueType{tAmount}}, {"minor_units", []valueType{tAmount}}} {
+		if err := only(k.key, k.types...); err != nil {
 			return err
 		}
 	}
@@ -1040,9 +1043,12 @@ func (p *parser) finishField(f *field, n *yaml.Node, path string, obj map[string
 	if f.decimal == f.thousand {
 		return p.errf(n, path, "decimal and thousands separators are both %q", f.decimal)
 	}
-	for key, dst := range map[string]*bool{"trim": &f.trim, "negate": &f.negate, "minor_units": &f.minor} {
-		if v, ok := obj[key]; ok {
-			if *dst, err = p.boolean(v, path+"."+key); err != nil {
+	for _, b := range []struct {
+		key string
+		dst *bool
+	}{{"trim", &f.trim}, {"negate", &f.negate}, {"minor_units", &f.minor}} {
+		if v, ok := obj[b.key]; ok {
+			if *b.dst, err = p.boolean(v, path+"."+b.key); err != nil {
 				return err
 			}
 		}

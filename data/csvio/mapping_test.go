@@ -63,6 +63,8 @@ func TestParseMappingErrors(t *testing.T) {
 			`sources[0].entities[0].fields.due_date.value: unparseable date "31.12.2024" (want iso)`},
 		{"option on wrong type", "version: 1\ndefaults: {currency: USD}\n" + strings.Replace(minimalSource, "id: A", "id: {column: A, decimal: ','}", 1),
 			`sources[0].entities[0].fields.id.decimal: decimal applies only to amount fields, and id is a id field`},
+		{"options on wrong type: the same one reported every run", "version: 1\ndefaults: {currency: USD}\n" + strings.Replace(minimalSource, "id: A", "id: {column: A, minor_units: true, negate: true, thousands: '.', decimal: ','}", 1),
+			`sources[0].entities[0].fields.id.decimal: decimal applies only to amount fields, and id is a id field`},
 		{"bad on_conflict", "version: 1\ndefaults: {currency: USD}\n" + strings.Replace(minimalSource, "- kind: invoice", "- kind: invoice\n        on_conflict: newest", 1),
 			`sources[0].entities[0].on_conflict: unknown value "newest" (want first, last or error)`},
 		{"when without op", "version: 1\ndefaults: {currency: USD}\n" + strings.Replace(minimalSource, "- kind: invoice", "- kind: invoice\n        when: {column: X}", 1),

@@ -92,7 +92,7 @@ func Read(ctx context.Context, m *Mapping, files map[string]string, opt ReadOpti
 // resolveFiles checks that files names exactly the mapping's sources and
 // returns their paths and sizes in mapping order.
 func resolveFiles(m *Mapping, files map[string]string) ([]string, []int64, error) {
-	for name := range files {
+	for _, name := range slices.Sorted(maps.Keys(files)) {
 		if !slices.Contains(m.Sources(), name) {
 			return nil, nil, data.Errorf(data.Invalid, "file given for unknown source %q (mapping %s has sources: %s)",
 				name, m.file, strings.Join(m.Sources(), ", "))

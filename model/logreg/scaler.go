@@ -199,9 +199,12 @@ func (s *Scaler) Validate() error {
 			d, len(s.Mean), len(s.Scale), len(s.Indicator), len(s.IndMean), len(s.IndScale))
 	}
 	for j := range d {
-		for name, v := range map[string]float64{"mean": s.Mean[j], "scale": s.Scale[j], "indicator_mean": s.IndMean[j], "indicator_scale": s.IndScale[j]} {
-			if math.IsNaN(v) || math.IsInf(v, 0) {
-				return fmt.Errorf("scaler %s of feature %q is %v", name, s.Names[j], v)
+		for _, f := range []struct {
+			name string
+			v    float64
+		}{{"mean", s.Mean[j]}, {"scale", s.Scale[j]}, {"indicator_mean", s.IndMean[j]}, {"indicator_scale", s.IndScale[j]}} {
+			if math.IsNaN(f.v) || math.IsInf(f.v, 0) {
+				return fmt.Errorf("scaler %s of feature %q is %v", f.name, s.Names[j], f.v)
 			}
 		}
 		if s.Scale[j] <= 0 || s.IndScale[j] <= 0 {
