@@ -86,3 +86,29 @@ func meta() model.Meta {
 		CodeVersion:   "test",
 	}
 }
+
+// timingStub is a minimal payment-timing predictor: it may be stored in a
+// registry but never be active.
+type timingStub struct {
+	Names []string `json:"names"`
+}
+
+const timingKind = "test-timing"
+
+func init() {
+	model.Register(timingKind, func(b []byte) (model.Predictor, error) {
+		var m timingStub
+		if err := json.Unmarshal(b, &m); err != nil {
+			return nil, err
+		}
+		return &m, nil
+	})
+}
+
+func (m *timingStub) Kind() string                    { return timingKind }
+func (m *timingStub) Features() []string              { return m.Names }
+func (m *timingStub) MarshalPayload() ([]byte, error) { return json.Marshal(m) }
+func (m *timingStub) Distribution([]float64, int) model.Distribution {
+	return model.Distribution{}
+}
+func (m *timingStub) Explain([]float64, int) []model.Reason { return nil }

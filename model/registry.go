@@ -24,7 +24,20 @@ var (
 	ErrNoActive = errors.New("no active model version")
 	// ErrNoPrevious: Rollback has no earlier activation to return to.
 	ErrNoPrevious = errors.New("no previously active model version")
+	// ErrNotLatePayment: Activate was given a version that is not a
+	// late-payment model (e.g. a payment-timing model). It also matches
+	// ErrWrongType.
+	ErrNotLatePayment error = kindOf{"only late-payment models can be active", ErrWrongType}
 )
+
+// kindOf is a sentinel error that also matches a more general one.
+type kindOf struct {
+	msg  string
+	also error
+}
+
+func (e kindOf) Error() string        { return e.msg }
+func (e kindOf) Is(target error) bool { return target == e.also }
 
 // RegistryOptions configures OpenRegistry.
 type RegistryOptions struct {
@@ -35,7 +48,12 @@ type RegistryOptions struct {
 	Logger *slog.Logger
 }
 
-// Registry is a directory of artifacts with an activation history.
+// Registry is a directory of artifacts with an activation history. Only
+// late-payment models (artifacts whose predictor implements [Model]) can be
+// active: the active version is what serving scores with, and a
+// payment-timing model is only ever used through the late-payment model
+// that links it. Checking this decodes the artifact, so Activate and
+// Rollback need its kind registered (see [Register]).
 //
 // Layout:
 //
@@ -77,6 +95,9 @@ type Event struct {
 	// active before it ("" when none).
 	Version  string `json:"version"`
 	Previous string `json:"previous,omitempty"`
+	// Skipped lists, for a rollback, the earlier activations it passed over
+	// because they are not late-payment models (newest first).
+	Skipped []string `json:"skipped,omitempty"`
 }
 
 type registryState struct {
@@ -191,38 +212,45 @@ func (r *Registry) Put(ctx context.Context, a *Artifact) (string, error) {
 // listing.
 func (r *Registry) List(ctx context.Context) ([]Entry, error) {
 	var out []Entry
-	err := r.withLock(ctx, false, func() error {
-		st, err := r.readState()
-		if err != nil {
-			return err
-		}
-		active := top(st.Stack)
-		ents, err := os.ReadDir(filepath.Join(r.dir, artifactsDir))
-		if err != nil {
-			return err
-		}
-		for _, e := range ents {
-			name := e.Name()
-			if strings.HasPrefix(name, tmpPrefix) || !strings.HasSuffix(name, artifactExt) || e.IsDir() {
-				continue
-			}
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			v := strings.TrimSuffix(name, artifactExt)
-			ent := Entry{Version: v, Active: v == active}
-			h, err := r.readHeader(v)
-			if err != nil {
-				ent.Err = err
-			} else {
-				ent.Header = h
-			}
-			out = append(out, ent)
-		}
-		return nil
+	err := r.withLock(ctx, false, func() (err error) {
+		out, err = r.list(ctx)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("model: registry list: %w", err)
+	}
+	return out, nil
+}
+
+// list is List with the lock held.
+func (r *Registry) list(ctx context.Context) ([]Entry, error) {
+	st, err := r.readState()
+	if err != nil {
+		return nil, err
+	}
+	active := top(st.Stack)
+	ents, err := os.ReadDir(filepath.Join(r.dir, artifactsDir))
+	if err != nil {
+		return nil, err
+	}
+	var out []Entry
+	for _, e := range ents {
+		name := e.Name()
+		if strings.HasPrefix(name, tmpPrefix) || !strings.HasSuffix(name, artifactExt) || e.IsDir() {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		v := strings.TrimSuffix(name, artifactExt)
+		ent := Entry{Version: v, Active: v == active}
+		h, err := r.readHeader(v)
+		if err != nil {
+			ent.Err = err
+		} else {
+			ent.Header = h
+		}
+		out = append(out, ent)
 	}
 	slices.SortFunc(out, func(a, b Entry) int {
 		var ta, tb time.Time
@@ -238,6 +266,69 @@ func (r *Registry) List(ctx context.Context) ([]Entry, error) {
 		return strings.Compare(a.Version, b.Version)
 	})
 	return out, nil
+}
+
+// decodeStored reads and decodes the stored artifact of version (lock held).
+func (r *Registry) decodeStored(version string) (*Artifact, error) {
+	b, err := os.ReadFile(r.artifactPath(version))
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%w: %s", ErrNotFound, version)
+		}
+		return nil, err
+	}
+	a, err := decodeBytes(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", r.artifactPath(version), err)
+	}
+	if a.Header.Version != version {
+		return nil, fmt.Errorf("%w: %s holds version %s", ErrCorrupt, r.artifactPath(version), a.Header.Version)
+	}
+	return a, nil
+}
+
+// isLatePayment reports whether a can be active: its predictor is a Model.
+func isLatePayment(a *Artifact) bool {
+	_, ok := a.pred.(Model)
+	return ok
+}
+
+// role names what a predictor predicts, for error messages.
+func role(p Predictor) string {
+	switch p.(type) {
+	case Model:
+		return "late-payment model"
+	case Timing:
+		return "payment-timing model"
+	case Multiclass:
+		return "late-bucket model"
+	}
+	return fmt.Sprintf("%T predictor", p)
+}
+
+// lateVersions lists up to limit late-payment versions of the registry,
+// newest first, and how many more there are (lock held). Entries that do
+// not decode are left out.
+func (r *Registry) lateVersions(ctx context.Context, limit int) ([]string, int, error) {
+	ents, err := r.list(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	var out []string
+	more := 0
+	for _, e := range slices.Backward(ents) {
+		if e.Err != nil {
+			continue
+		}
+		if a, err := r.decodeStored(e.Version); err == nil && isLatePayment(a) {
+			if len(out) < limit {
+				out = append(out, e.Version)
+			} else {
+				more++
+			}
+		}
+	}
+	return out, more, nil
 }
 
 func (r *Registry) readHeader(v string) (*Header, error) {
@@ -289,15 +380,34 @@ func (r *Registry) Get(ctx context.Context, version string, want Schema) (*Artif
 }
 
 // Activate makes version the active one, pushing it on the activation stack
-// and logging the event. The artifact must be stored and intact. Activating
-// the already active version is a no-op.
+// and logging the event. The artifact must be stored, intact, of a
+// registered kind and a late-payment model; otherwise the error wraps
+// ErrNotFound, ErrCorrupt, ErrUnknownKind or ErrNotLatePayment (naming the
+// artifact's kind and listing the late-payment versions that can be
+// activated) and the state is unchanged. Activating the already active
+// version is a no-op.
 func (r *Registry) Activate(ctx context.Context, version string) error {
 	if err := validVersion(version); err != nil {
 		return fmt.Errorf("model: registry activate: %w", err)
 	}
 	err := r.withLock(ctx, true, func() error {
-		if _, err := r.readHeader(version); err != nil {
+		a, err := r.decodeStored(version)
+		if err != nil {
 			return err
+		}
+		if !isLatePayment(a) {
+			late, more, err := r.lateVersions(ctx, 5)
+			if err != nil {
+				return err
+			}
+			can := "this registry holds no late-payment model to activate"
+			if len(late) > 0 {
+				can = "late-payment versions in this registry: " + strings.Join(late, ", ")
+				if more > 0 {
+					can += fmt.Sprintf(" and %d older", more)
+				}
+			}
+			return fmt.Errorf("%w: %s is a %s (kind %q); %s", ErrNotLatePayment, version, role(a.pred), a.Header.Kind, can)
 		}
 		st, err := r.readState()
 		if err != nil {
@@ -341,12 +451,17 @@ func (r *Registry) Active(ctx context.Context) (string, error) {
 	return v, nil
 }
 
-// Rollback re-activates the version that was active before the current one
-// (popping the activation stack) and returns it. It fails with ErrNoPrevious
-// when there is none, and refuses to roll back to an artifact that is no
-// longer intact (the state is then unchanged).
-func (r *Registry) Rollback(ctx context.Context) (string, error) {
-	var v string
+// Rollback re-activates the most recent earlier activation that is a
+// late-payment model, pops the activation stack down to it, logs the event
+// and returns it. Earlier activations that are not late-payment models
+// (payment-timing models activated before Activate refused them) are
+// skipped, popped and listed in Event.Skipped, so a rollback never lands
+// on a model that cannot be served. It fails with ErrNoPrevious when no
+// earlier late-payment activation remains, and refuses to roll back to an
+// artifact that is missing, corrupt or of an unregistered kind; on failure
+// the state is unchanged.
+func (r *Registry) Rollback(ctx context.Context) (Event, error) {
+	var ev Event
 	err := r.withLock(ctx, true, func() error {
 		st, err := r.readState()
 		if err != nil {
@@ -356,22 +471,35 @@ func (r *Registry) Rollback(ctx context.Context) (string, error) {
 			return ErrNoPrevious
 		}
 		cur := st.Stack[len(st.Stack)-1]
-		v = st.Stack[len(st.Stack)-2]
-		if _, err := r.readHeader(v); err != nil {
-			return fmt.Errorf("previous version %s is not usable: %w", v, err)
+		var skipped []string
+		i := len(st.Stack) - 2
+		for ; i >= 0; i-- {
+			v := st.Stack[i]
+			a, err := r.decodeStored(v)
+			if err != nil {
+				return fmt.Errorf("previous version %s is not usable: %w", v, err)
+			}
+			if isLatePayment(a) {
+				break
+			}
+			skipped = append(skipped, v)
 		}
-		st.Stack = st.Stack[:len(st.Stack)-1]
-		st.Log = append(st.Log, Event{At: r.clock().UTC(), Action: "rollback", Version: v, Previous: cur})
+		if i < 0 {
+			return fmt.Errorf("%w: no earlier activation is a late-payment model (not: %s)", ErrNoPrevious, strings.Join(skipped, ", "))
+		}
+		ev = Event{At: r.clock().UTC(), Action: "rollback", Version: st.Stack[i], Previous: cur, Skipped: skipped}
+		st.Stack = st.Stack[:i+1]
+		st.Log = append(st.Log, ev)
 		if err := r.writeState(st); err != nil {
 			return err
 		}
-		r.log.Info("rolled back model version", "version", v, "from", cur)
+		r.log.Info("rolled back model version", "version", ev.Version, "from", cur, "skipped_not_late_payment", skipped)
 		return nil
 	})
 	if err != nil {
-		return "", fmt.Errorf("model: registry rollback: %w", err)
+		return Event{}, fmt.Errorf("model: registry rollback: %w", err)
 	}
-	return v, nil
+	return ev, nil
 }
 
 // History returns the activation log, oldest first.

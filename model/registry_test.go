@@ -2,11 +2,13 @@ package model_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -79,8 +81,8 @@ func TestRegistryActivateRollback(t *testing.T) {
 	}{{v2, nil}, {v1, nil}, {"", model.ErrNoPrevious}}
 	for i, s := range steps {
 		got, err := r.Rollback(ctx)
-		if !errors.Is(err, s.err) || got != s.want {
-			t.Fatalf("rollback %d = %q, %v; want %q, %v", i, got, err, s.want, s.err)
+		if !errors.Is(err, s.err) || got.Version != s.want || got.Skipped != nil {
+			t.Fatalf("rollback %d = %+v, %v; want %q, %v", i, got, err, s.want, s.err)
 		}
 	}
 	if act, err := r.Active(ctx); err != nil || act != v1 {
@@ -90,8 +92,8 @@ func TestRegistryActivateRollback(t *testing.T) {
 	if err := r.Activate(ctx, v3); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := r.Rollback(ctx); err != nil || got != v1 {
-		t.Fatalf("rollback after re-activation = %q, %v; want %q", got, err, v1)
+	if got, err := r.Rollback(ctx); err != nil || got.Version != v1 {
+		t.Fatalf("rollback after re-activation = %+v, %v; want %q", got, err, v1)
 	}
 	hist, err := r.History(ctx)
 	if err != nil {
@@ -213,8 +215,8 @@ func TestRegistryCorruptArtifact(t *testing.T) {
 	}
 	// Rolling back off the corrupt version works; activating it again fails
 	// and leaves the state unchanged.
-	if v, err := r.Rollback(ctx); err != nil || v != good {
-		t.Fatalf("Rollback = %q, %v", v, err)
+	if ev, err := r.Rollback(ctx); err != nil || ev.Version != good {
+		t.Fatalf("Rollback = %+v, %v", ev, err)
 	}
 	if err := r.Activate(ctx, bad); !errors.Is(err, model.ErrCorrupt) {
 		t.Errorf("Activate corrupt: %v, want ErrCorrupt", err)
@@ -425,5 +427,119 @@ func TestRegistryHelperProcess(t *testing.T) {
 		if err := r.Activate(ctx, a.Header.Version); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+func putTiming(t *testing.T, r *model.Registry) string {
+	t.Helper()
+	a, err := model.NewArtifact(&timingStub{Names: baseNames}, meta())
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := r.Put(context.Background(), a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// TestRegistryActivatesOnlyLatePaymentModels: a payment-timing model is
+// stored like any artifact but cannot be activated; the error names its
+// kind and the versions that can be, and the state is unchanged.
+func TestRegistryActivatesOnlyLatePaymentModels(t *testing.T) {
+	ctx := context.Background()
+	r := openReg(t, t.TempDir())
+	tm := putTiming(t, r)
+	err := r.Activate(ctx, tm)
+	if !errors.Is(err, model.ErrNotLatePayment) || !errors.Is(err, model.ErrWrongType) {
+		t.Fatalf("Activate timing model: %v, want ErrNotLatePayment", err)
+	}
+	for _, want := range []string{tm, `payment-timing model (kind "test-timing")`, "only late-payment models can be active", "holds no late-payment model"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not mention %q", err, want)
+		}
+	}
+	if _, err := r.Active(ctx); !errors.Is(err, model.ErrNoActive) {
+		t.Fatalf("after the refused activation: Active = %v, want ErrNoActive", err)
+	}
+	v1, v2 := put(t, r, 1), put(t, r, 2)
+	if err := r.Activate(ctx, v1); err != nil {
+		t.Fatal(err)
+	}
+	err = r.Activate(ctx, tm)
+	if !errors.Is(err, model.ErrNotLatePayment) || !strings.Contains(err.Error(), "late-payment versions in this registry: ") ||
+		!strings.Contains(err.Error(), v1) || !strings.Contains(err.Error(), v2) {
+		t.Fatalf("Activate timing model: %v, want ErrNotLatePayment listing %s and %s", err, v1, v2)
+	}
+	if act, _ := r.Active(ctx); act != v1 {
+		t.Errorf("Active = %q after the refused activation, want %q", act, v1)
+	}
+	if h, _ := r.History(ctx); len(h) != 1 {
+		t.Errorf("history has %d events, want 1 (the refused activation is not logged)", len(h))
+	}
+	// A kind this program has not registered cannot be checked: refused.
+	a, err := model.NewArtifact(unregistered{newLin(3)}, meta())
+	if err != nil {
+		t.Fatal(err)
+	}
+	unknown, err := r.Put(ctx, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Activate(ctx, unknown); !errors.Is(err, model.ErrUnknownKind) {
+		t.Errorf("activating an unregistered kind: %v, want ErrUnknownKind", err)
+	}
+	if act, _ := r.Active(ctx); act != v1 {
+		t.Errorf("Active = %q after the refused activation, want %q", act, v1)
+	}
+}
+
+// unregistered is a binary model of a kind no decoder is registered for.
+type unregistered struct{ *linModel }
+
+func (unregistered) Kind() string { return "test-unregistered" }
+
+// TestRegistryRollbackSkipsNonLatePayment: an activation stack written
+// before Activate refused timing models may hold one; Rollback passes over
+// it (and says so) instead of landing on a model serve cannot use, and when
+// nothing usable remains it refuses and changes nothing.
+func TestRegistryRollbackSkipsNonLatePayment(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	r := openReg(t, dir)
+	v1, v2 := put(t, r, 1), put(t, r, 2)
+	tm := putTiming(t, r)
+	legacy := func(stack ...string) {
+		t.Helper()
+		b, err := json.Marshal(map[string]any{"format": 1, "stack": stack, "log": []any{}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "state.json"), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	legacy(v1, tm, v2)
+	ev, err := r.Rollback(ctx)
+	if err != nil || ev.Version != v1 || ev.Previous != v2 || !slices.Equal(ev.Skipped, []string{tm}) {
+		t.Fatalf("Rollback = %+v, %v; want %s (from %s) skipping %s", ev, err, v1, v2, tm)
+	}
+	if act, _ := r.Active(ctx); act != v1 {
+		t.Errorf("Active = %q, want %q", act, v1)
+	}
+	if h, _ := r.History(ctx); len(h) != 1 || !slices.Equal(h[0].Skipped, []string{tm}) {
+		t.Errorf("history %+v does not record the skipped version", h)
+	}
+	if _, err := r.Rollback(ctx); !errors.Is(err, model.ErrNoPrevious) {
+		t.Errorf("second Rollback: %v, want ErrNoPrevious (the skipped entry is gone)", err)
+	}
+
+	legacy(tm, v2)
+	if _, err := r.Rollback(ctx); !errors.Is(err, model.ErrNoPrevious) || !strings.Contains(err.Error(), tm) {
+		t.Fatalf("Rollback onto only a timing model: %v, want ErrNoPrevious naming %s", err, tm)
+	}
+	if act, _ := r.Active(ctx); act != v2 {
+		t.Errorf("Active = %q after the refused rollback, want %q (unchanged)", act, v2)
 	}
 }

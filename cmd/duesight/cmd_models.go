@@ -20,9 +20,10 @@ import (
 
 func modelsCommand() command {
 	return command{
-		name:    "models",
-		summary: "the model registry: list | activate VERSION | rollback | history | import-xgboost FILE",
-		usage:   "list | activate VERSION | rollback | history | import-xgboost MODEL.json --feature-map FILE",
+		name: "models",
+		summary: "the model registry: list | activate VERSION | rollback | history | import-xgboost FILE\n" +
+			"           (only late-payment models can be active; rollback skips any other earlier activation)",
+		usage: "list | activate VERSION | rollback | history | import-xgboost MODEL.json --feature-map FILE",
 		flags: func(fs *flag.FlagSet) func(context.Context, *app, []string) error {
 			models := fs.String("models", DefaultModels, "model registry directory")
 			trainedFrom := fs.String("trained-from", "1970-01-02", "import-xgboost: first issue date of the model's training data")
@@ -45,11 +46,15 @@ func modelsCommand() command {
 					}
 					return a.emit(map[string]string{"active": args[1]}, fmt.Sprintf("active model: %s\n", args[1]))
 				case sub == "rollback" && len(args) == 1:
-					v, err := reg.Rollback(ctx)
+					ev, err := reg.Rollback(ctx)
 					if err != nil {
 						return err
 					}
-					return a.emit(map[string]string{"active": v}, fmt.Sprintf("rolled back; active model: %s\n", orNone(v)))
+					text := fmt.Sprintf("rolled back; active model: %s\n", ev.Version)
+					for _, v := range ev.Skipped {
+						text += fmt.Sprintf("skipped %s: not a late-payment model\n", v)
+					}
+					return a.emit(map[string]any{"active": ev.Version, "previous": ev.Previous, "skipped": ev.Skipped}, text)
 				case sub == "history" && len(args) == 1:
 					h, err := reg.History(ctx)
 					if err != nil {
@@ -57,7 +62,11 @@ func modelsCommand() command {
 					}
 					var b strings.Builder
 					for _, e := range h {
-						fmt.Fprintf(&b, "%s  %-8s %s (was %s)\n", e.At.Format(time.RFC3339), e.Action, e.Version, orNone(e.Previous))
+						fmt.Fprintf(&b, "%s  %-8s %s (was %s)", e.At.Format(time.RFC3339), e.Action, e.Version, orNone(e.Previous))
+						if len(e.Skipped) > 0 {
+							fmt.Fprintf(&b, ", skipped %s", strings.Join(e.Skipped, ", "))
+						}
+						b.WriteByte('\n')
 					}
 					return a.emit(h, b.String())
 				case sub == "import-xgboost" && len(args) == 2:
