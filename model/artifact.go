@@ -597,7 +597,7 @@ func decodeBytes(b []byte) (*Artifact, error) {
 	}
 	dec, ok := decoderFor(h.Kind)
 	if !ok {
-		return nil, fmt.Errorf("%w: %q (artifact %s); registered kinds: %s; import the package implementing it (e.g. _ \"github.com/duesight/duesight/model/logreg\")",
+		return nil, fmt.Errorf("%w: %q (artifact %s); registered kinds: %s; import _ \"github.com/duesight/duesight/model/kinds\" (it registers every kind)",
 			ErrUnknownKind, h.Kind, h.Version, strings.Join(Kinds(), ", "))
 	}
 	p, err := dec(payload)

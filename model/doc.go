@@ -15,21 +15,29 @@
 //     (log-odds for logistic models, probability for trees).
 //   - Time is passed in by the caller; nothing here reads the wall clock.
 //
+// Kinds registered today, all through model/kinds (the one list, which
+// every program imports for its side effect):
+//   - late-payment models ([Model]): "gbdt" (model/gbdtkind, the adapter
+//     over the standard-library-only learner model/gbdt), "logreg"
+//     (model/logreg) and "golearn-forest-baseline" (model/forest, a
+//     comparison baseline);
+//   - payment timing ([Timing]): "weekly-hazard" (model/timing);
+//   - late buckets ([Multiclass]): "weekly-hazard-buckets" (model/timing).
+//
+// Only late-payment models can be active in a [Registry]: Activate refuses
+// anything else (ErrNotLatePayment) and Rollback passes over it. A timing
+// model is stored next to the late-payment model that links it and is
+// served through that link.
+//
 // Extending with a new model kind: implement [Predictor] plus one of [Model],
 // [Multiclass] or [Timing]; give it a stable kind string (lower-case letters,
-// digits, '-') and a deterministic payload encoding (MarshalPayload); and,
-// in the implementing package's init, call Register(kind, decoder) where
-// decoder turns the payload back into the value. Programs that load
-// artifacts must import the implementing package (blank-imported, like
-// database/sql drivers). Optionally implement [ParamsReporter] so the
-// training parameters are recorded in the header. Calibration is not the
-// kind's concern: wrap with [Calibrated] and [NewArtifact] stores the
-// calibrator in the header. Kinds registered today: "logreg" (model/logreg),
-// "weekly-hazard" and "weekly-hazard-buckets" (model/timing) and
-// "golearn-forest-baseline" (model/forest). model/gbdt is to be wrapped the
-// same way: a small adapter type in package gbdt (or a sub-package) with
-// Kind "gbdt", PredictProba/PredictBatch/Explain over the booster, and
-// model.Register("gbdt", …) in its init.
+// digits, '-') and a deterministic payload encoding (MarshalPayload); in
+// the implementing package's init, call Register(kind, decoder) where
+// decoder turns the payload back into the value; and add a blank import of
+// the package to model/kinds (and the kind to its test). Optionally
+// implement [ParamsReporter] so the training parameters are recorded in the
+// header. Calibration is not the kind's concern: wrap with [Calibrated] and
+// [NewArtifact] stores the calibrator in the header.
 //
 // Import rules: this package imports only the standard library and
 // model/calibrate. It must not import duesight's data or features packages

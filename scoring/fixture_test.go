@@ -6,8 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/duesight/duesight/model/boost"
 	"github.com/duesight/duesight/model/gbdt"
+	"github.com/duesight/duesight/model/gbdtkind"
 	"io"
 	"iter"
 	"log/slog"
@@ -129,7 +129,7 @@ func buildFixture(ctx context.Context, dir string) error {
 	}
 	gp := gbdt.DefaultParams()
 	gp.NumRounds, gp.MaxDepth, gp.Eta = 60, 5, 0.2
-	gb, err := boost.Fit(ctx, d, nil, gp)
+	gb, err := gbdtkind.Fit(ctx, d, nil, gp)
 	if err != nil {
 		return fmt.Errorf("fit m3: %w", err)
 	}

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/duesight/duesight/model"
 )
 
 // TestOnlyLatePaymentModelsBecomeActive: `models activate` refuses the
@@ -80,5 +82,14 @@ func TestOnlyLatePaymentModelsBecomeActive(t *testing.T) {
 	if err := json.Unmarshal([]byte(mustCLI(t, nil, "models", "history", "--format", "json")), &hist); err != nil || len(hist) != 1 ||
 		hist[0].Version != first || !slices.Equal(hist[0].Skipped, []string{timing}) {
 		t.Errorf("history %+v, %v; want one rollback to %s skipping %s", hist, err, first, timing)
+	}
+}
+
+// The CLI registers every model kind through model/kinds (main.go), so each
+// command can load every artifact.
+func TestCLIRegistersEveryKind(t *testing.T) {
+	want := []string{"gbdt", "golearn-forest-baseline", "logreg", "weekly-hazard", "weekly-hazard-buckets"}
+	if got := model.Kinds(); !slices.Equal(got, want) {
+		t.Errorf("registered kinds %v, want %v", got, want)
 	}
 }

@@ -13,8 +13,8 @@ import (
 
 	"github.com/duesight/duesight/features"
 	"github.com/duesight/duesight/model"
-	"github.com/duesight/duesight/model/boost"
 	"github.com/duesight/duesight/model/gbdt"
+	"github.com/duesight/duesight/model/gbdtkind"
 	"github.com/duesight/duesight/model/train"
 )
 
@@ -217,7 +217,7 @@ func (a *app) importXGBoost(ctx context.Context, reg *model.Registry, path, mapP
 		return fmt.Errorf("%s: the model's features (after --feature-map) must be duesight's feature catalog in order (duesight features list); first difference: %s",
 			path, firstDifference(names, want))
 	}
-	m, err := boost.WrapNamed(e, names)
+	m, err := gbdtkind.WrapNamed(e, names)
 	if err != nil {
 		return err
 	}

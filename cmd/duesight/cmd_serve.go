@@ -18,9 +18,6 @@ import (
 
 	"github.com/duesight/duesight/api"
 	"github.com/duesight/duesight/model"
-	_ "github.com/duesight/duesight/model/boost"  // registers the gbdt kind
-	_ "github.com/duesight/duesight/model/logreg" // registers the logreg kind
-	_ "github.com/duesight/duesight/model/timing" // registers the timing kinds
 	"github.com/duesight/duesight/scoring"
 )
 

@@ -13,11 +13,9 @@ import (
 
 	"github.com/duesight/duesight/features"
 	"github.com/duesight/duesight/model"
-	_ "github.com/duesight/duesight/model/boost" // registers the gbdt kind
 	"github.com/duesight/duesight/model/eval"
 	"github.com/duesight/duesight/model/gbdt"
 	"github.com/duesight/duesight/model/logreg"
-	_ "github.com/duesight/duesight/model/timing" // registers the timing kind
 	"github.com/duesight/duesight/model/train"
 )
 

@@ -11,6 +11,8 @@ import (
 	"syscall"
 
 	_ "time/tzdata" // IANA zones resolve even on machines without zoneinfo
+
+	_ "github.com/duesight/duesight/model/kinds" // registers every model kind (the one list)
 )
 
 func main() {

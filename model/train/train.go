@@ -13,18 +13,18 @@ import (
 	"github.com/duesight/duesight/data"
 	"github.com/duesight/duesight/features"
 	"github.com/duesight/duesight/model"
-	"github.com/duesight/duesight/model/boost"
 	"github.com/duesight/duesight/model/calibrate"
 	"github.com/duesight/duesight/model/eval"
 	"github.com/duesight/duesight/model/forest"
 	"github.com/duesight/duesight/model/gbdt"
+	"github.com/duesight/duesight/model/gbdtkind"
 	"github.com/duesight/duesight/model/logreg"
 	"github.com/duesight/duesight/model/timing"
 )
 
 // Kinds of late-payment model Train can fit.
 const (
-	KindGBDT   = boost.Kind
+	KindGBDT   = gbdtkind.Kind
 	KindLogReg = "logreg"
 	// KindForest is the random forest of golearn ID3 trees, a comparison
 	// baseline only: it is fitted with seed 1 on a seeded sample of at most
@@ -243,7 +243,7 @@ func fitEvaluate(ctx context.Context, kind string, tr, va, te *model.Dataset, op
 		return nil, err
 	}
 	f := &fitted{raw: raw, seconds: time.Since(start).Seconds()}
-	if b, ok := raw.(*boost.Model); ok {
+	if b, ok := raw.(*gbdtkind.Model); ok {
 		f.rounds = b.Ensemble().NumRounds()
 	}
 	opt.stage("calibrating %s on the validation rows, testing it on %d rows", kind, te.Rows())
@@ -275,7 +275,7 @@ func fit(ctx context.Context, kind string, tr, va *model.Dataset, opt Options, l
 			p = *opt.GBDT
 		}
 		p.Logger = log
-		m, err := boost.Fit(ctx, tr, va, p)
+		m, err := gbdtkind.Fit(ctx, tr, va, p)
 		if err != nil {
 			return nil, fmt.Errorf("train: %w", err)
 		}

@@ -1,4 +1,4 @@
-package boost_test
+package gbdtkind_test
 
 import (
 	"slices"
@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/duesight/duesight/model"
-	"github.com/duesight/duesight/model/boost"
 	"github.com/duesight/duesight/model/gbdt"
+	"github.com/duesight/duesight/model/gbdtkind"
 )
 
 // dataset draws rows whose late probability is σ(2·x0 − x1·x2), with 10%
@@ -47,7 +47,7 @@ func params() gbdt.Params {
 func TestArtifactRoundTripAndExplain(t *testing.T) {
 	ctx := context.Background()
 	train, valid := dataset(4000, 1), dataset(1000, 2)
-	m, err := boost.Fit(ctx, train, valid, params())
+	m, err := gbdtkind.Fit(ctx, train, valid, params())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +69,7 @@ func TestArtifactRoundTripAndExplain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Kind() != boost.Kind {
+	if got.Kind() != gbdtkind.Kind {
 		t.Fatalf("kind %q", got.Kind())
 	}
 	out := make([]float64, valid.Rows())
@@ -117,7 +117,7 @@ func TestDeterministicArtifact(t *testing.T) {
 	for i := 0; i < 2; i++ {
 		p := params()
 		p.Subsample, p.ColsampleByTree, p.Seed = 0.8, 0.7, 42
-		m, err := boost.Fit(ctx, dataset(3000, 5), dataset(800, 6), p)
+		m, err := gbdtkind.Fit(ctx, dataset(3000, 5), dataset(800, 6), p)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -144,7 +144,7 @@ func TestRejectsNonBinary(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := boost.Wrap(e); err == nil {
+	if _, err := gbdtkind.Wrap(e); err == nil {
 		t.Fatal("Wrap accepted a regression ensemble")
 	}
 }
@@ -152,7 +152,7 @@ func TestRejectsNonBinary(t *testing.T) {
 // The top-k selection of Explain equals sorting every contribution.
 func TestExplainTopKMatchesFullSort(t *testing.T) {
 	d := dataset(3000, 3)
-	m, err := boost.Fit(context.Background(), d, dataset(500, 4), params())
+	m, err := gbdtkind.Fit(context.Background(), d, dataset(500, 4), params())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,7 +186,7 @@ func TestExplainTopKMatchesFullSort(t *testing.T) {
 // PredictExplain equals PredictProba and Explain exactly, also calibrated.
 func TestPredictExplainEqualsSeparateCalls(t *testing.T) {
 	d := dataset(3000, 21)
-	raw, err := boost.Fit(context.Background(), d, dataset(500, 22), params())
+	raw, err := gbdtkind.Fit(context.Background(), d, dataset(500, 22), params())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package boost
+package gbdtkind
 
 import (
 	"bytes"
@@ -122,7 +122,7 @@ func (m *Model) PredictProba(row []float64) float64 {
 	var buf [1]float64
 	out, err := m.e.Predict(buf[:0], row)
 	if err != nil {
-		panic(fmt.Sprintf("boost: %v", err))
+		panic(fmt.Sprintf("gbdtkind: %v", err))
 	}
 	return out[0]
 }
@@ -179,7 +179,7 @@ func (m *Model) PredictExplain(row []float64, k int, dst []model.Reason) (float6
 	p, phi, err := m.e.PredictExplain(pred[:0], (*buf)[:0], row)
 	*buf = phi
 	if err != nil {
-		panic(fmt.Sprintf("boost: %v", err)) // a row of the wrong length, as PredictProba
+		panic(fmt.Sprintf("gbdtkind: %v", err)) // a row of the wrong length, as PredictProba
 	}
 	return p[0], m.topReasons(row, phi, k, dst[:0])
 }
