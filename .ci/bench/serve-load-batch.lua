@@ -1,6 +1,6 @@
 -- wrk script: $BATCH invoices (default 1000) per POST /v1/score, built
 -- from the open invoice ids in $IDS (cycled, rotated per body), with the
--- API key $KEY. Used by serve_load.sh; see there for the command line.
+-- API key $KEY. Used by serve-load.sh; see there for the command line.
 local ids = {}
 for line in io.lines(os.getenv("IDS")) do
   ids[#ids + 1] = line

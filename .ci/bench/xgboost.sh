@@ -3,8 +3,8 @@
 # tree_method=hist, 2 threads, same rounds/depth/eta/min_child_weight/lambda/
 # max_bin) on duesight's own point-in-time feature table, in the same run.
 #
-#   .ci/bench-xgboost                 # 5,000 generated accounts (~150k invoices)
-#   ACCOUNTS=20000 .ci/bench-xgboost  # larger
+#   .ci/bench/xgboost.sh                 # 5,000 generated accounts (~150k invoices)
+#   ACCOUNTS=20000 .ci/bench/xgboost.sh  # larger
 #
 # Steps: generate a history, export its feature table (issue snapshot), split
 # it by issue date (oldest 80% train, newest 20% test; invoices whose label is
@@ -15,7 +15,7 @@
 # shows what duesight's richer features add over the classic history
 # aggregates.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 .ci/deps.sh
 work=$(mktemp -d /tmp/duesight-bench-XXXXXX)
 trap 'rm -rf "$work"' EXIT

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Load figures for `duesight serve` on loopback with wrk.
 #
-#   cmd/duesight/serve_load.sh [ACCOUNTS]          (from the repository root)
+#   .ci/bench/serve-load.sh [ACCOUNTS]
 #
 # ACCOUNTS (default 100000) accounts are generated into a serving store; a
 # model of kind $KIND (default gbdt; logreg also) with its payment-timing model is trained on a
@@ -11,8 +11,8 @@
 #
 #   1. RSS of the server with the online state loaded (VmRSS, VmHWM), and
 #      the service's own state estimate from /metrics;
-#   2. wrk, single-invoice POST /v1/score by id (serve_load_single.lua);
-#   3. wrk, $BATCH-invoice batches (serve_load_batch.lua) → invoices/s.
+#   2. wrk, single-invoice POST /v1/score by id (serve-load-single.lua);
+#   3. wrk, $BATCH-invoice batches (serve-load-batch.lua) → invoices/s.
 #
 # Environment: DUESIGHT_LOAD_DIR (work directory, kept and reused: stores
 # are generated only once), DURATION (wrk seconds, default 20), CONNS
@@ -21,6 +21,9 @@
 # wrk and the server share the machine's cores: the figures are for both
 # on the same box.
 set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+cd "$HERE/../.."
+.ci/deps.sh
 
 ACCOUNTS=${1:-100000}
 WORK=${DUESIGHT_LOAD_DIR:-$(mktemp -d -t duesight-load-XXXXXX)}
@@ -29,7 +32,6 @@ CONNS=${CONNS:-16}
 BCONNS=${BCONNS:-4}
 BATCH=${BATCH:-1000}
 THREADS=${THREADS:-2}
-HERE=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$WORK"
 BIN=$WORK/duesight
 echo "work directory: $WORK"
@@ -88,7 +90,7 @@ print(len(ids), "open invoice ids")
 PY
 
 echo "== single-invoice POST /v1/score: wrk -t$THREADS -c$CONNS -d${DURATION}s"
-KEY=$KEY IDS=$WORK/ids.txt wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" --latency -s "$HERE/serve_load_single.lua" "$URL"
+KEY=$KEY IDS=$WORK/ids.txt wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" --latency -s "$HERE/serve-load-single.lua" "$URL"
 echo "== $BATCH-invoice batches: wrk -t$THREADS -c$BCONNS -d${DURATION}s"
-KEY=$KEY IDS=$WORK/ids.txt BATCH=$BATCH wrk -t"$THREADS" -c"$BCONNS" -d"${DURATION}s" --latency -s "$HERE/serve_load_batch.lua" "$URL"
+KEY=$KEY IDS=$WORK/ids.txt BATCH=$BATCH wrk -t"$THREADS" -c"$BCONNS" -d"${DURATION}s" --latency -s "$HERE/serve-load-batch.lua" "$URL"
 grep -E 'VmRSS|VmHWM' /proc/$PID/status

@@ -1,6 +1,6 @@
 -- wrk script: one invoice per POST /v1/score, cycling over the open
 -- invoice ids in the file $IDS (one per line), with the API key $KEY.
--- Used by serve_load.sh; see there for the command line.
+-- Used by serve-load.sh; see there for the command line.
 local ids = {}
 for line in io.lines(os.getenv("IDS")) do
   ids[#ids + 1] = line
